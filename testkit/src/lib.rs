@@ -1,0 +1,205 @@
+//! Test support shared by every member's `tests/` (not a lesson, never copied into homework).
+//!
+//! [`Lesson`] runs one lesson binary the way a learner would, with a small `TICK_MS`, optional
+//! arguments and standard input, and a deadline: a lesson that hangs is killed and the test fails
+//! with what it printed so far, instead of hanging the whole suite.
+
+use std::io::{Read, Write};
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The tick most tests use: short enough for a fast suite, long enough that a tick dwarfs the
+/// scheduling noise of a busy two-core machine.
+pub const TEST_TICK_MS: u64 = 40;
+
+/// A lesson run to be configured, then [`run`](Lesson::run).
+pub struct Lesson {
+    command: Command,
+    stdin: Option<Vec<u8>>,
+    deadline: Duration,
+    tick_ms: u64,
+}
+
+/// What a finished lesson run left behind.
+#[derive(Debug)]
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: ExitStatus,
+    pub elapsed: Duration,
+    tick_ms: u64,
+}
+
+impl Lesson {
+    /// A lesson binary, usually `env!("CARGO_BIN_EXE_<name>")`.
+    pub fn new(binary: &str) -> Self {
+        let mut command = Command::new(binary);
+        command.env("TICK_MS", TEST_TICK_MS.to_string());
+        command.env_remove("RUST_BACKTRACE");
+        Lesson {
+            command,
+            stdin: None,
+            deadline: Duration::from_secs(60),
+            tick_ms: TEST_TICK_MS,
+        }
+    }
+
+    pub fn tick_ms(mut self, tick_ms: u64) -> Self {
+        self.command.env("TICK_MS", tick_ms.to_string());
+        self.tick_ms = tick_ms;
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(mut self, args: I) -> Self {
+        self.command.args(args);
+        self
+    }
+
+    /// Text fed to the lesson's standard input, which is then closed (EOF).
+    pub fn stdin(mut self, text: &str) -> Self {
+        self.stdin = Some(text.as_bytes().to_vec());
+        self
+    }
+
+    /// How long the lesson may run before it is killed and the test fails (default 60 s).
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Runs the lesson to its end. Panics (failing the test) if it cannot start or overruns
+    /// its deadline; the exit status is left to the test to judge.
+    pub fn run(mut self) -> Run {
+        let started = Instant::now();
+        let mut child = self
+            .command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", self.command.get_program()));
+        let input = self.stdin.take().unwrap_or_default();
+        let mut child_stdin = child.stdin.take().unwrap();
+        // Write from a thread: a lesson that prints a lot before reading must not deadlock us.
+        let writer = thread::spawn(move || {
+            // A lesson may exit without reading all of it; that is its business.
+            let _ = child_stdin.write_all(&input);
+        });
+        let stdout = drain(child.stdout.take().unwrap());
+        let stderr = drain(child.stderr.take().unwrap());
+
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waiting on the lesson") {
+                break status;
+            }
+            if started.elapsed() > self.deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{:?} did not finish within {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                    self.command.get_program(),
+                    self.deadline,
+                    stdout.join().unwrap(),
+                    stderr.join().unwrap()
+                );
+            }
+            thread::sleep(Duration::from_millis(5));
+        };
+        let elapsed = started.elapsed();
+        writer.join().unwrap();
+        Run {
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+            status,
+            elapsed,
+            tick_ms: self.tick_ms,
+        }
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+impl Run {
+    /// Panics with the lesson's output unless it exited with status 0.
+    pub fn success(self) -> Self {
+        assert!(self.status.success(), "lesson failed: {self}");
+        self
+    }
+
+    /// The lines of stdout.
+    pub fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+
+    /// How many stdout lines contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.stdout.lines().filter(|l| l.contains(needle)).count()
+    }
+
+    /// The index of the first stdout line containing `needle`; panics if there is none.
+    pub fn position(&self, needle: &str) -> usize {
+        self.stdout
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line contains {needle:?} in:\n{self}"))
+    }
+
+    /// Wall-clock time of the run, in ticks of the run's `TICK_MS`.
+    pub fn elapsed_ticks(&self) -> f64 {
+        self.elapsed.as_secs_f64() * 1000.0 / self.tick_ms as f64
+    }
+
+    /// The first number (integer or decimal, maybe negative) after `label` on the first line
+    /// that contains `label`.
+    pub fn number_after(&self, label: &str) -> f64 {
+        match self.numbers_after(label).first() {
+            Some(&number) => number,
+            None => panic!("no line contains {label:?} in:\n{self}"),
+        }
+    }
+
+    /// The first number after `label` on every line that contains `label`, in order.
+    pub fn numbers_after(&self, label: &str) -> Vec<f64> {
+        self.stdout
+            .lines()
+            .filter_map(|line| line.find(label).map(|at| (line, &line[at + label.len()..])))
+            .map(|(line, rest)| {
+                parse_leading_number(rest)
+                    .unwrap_or_else(|| panic!("no number after {label:?} in {line:?}"))
+            })
+            .collect()
+    }
+}
+
+fn parse_leading_number(text: &str) -> Option<f64> {
+    let start = text.find(|c: char| c.is_ascii_digit() || c == '-')?;
+    let number: String = text[start..]
+        .chars()
+        .enumerate()
+        .take_while(|&(i, c)| c.is_ascii_digit() || c == '.' || (i == 0 && c == '-'))
+        .map(|(_, c)| c)
+        .collect();
+    number.parse().ok()
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} after {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.status, self.elapsed, self.stdout, self.stderr
+        )
+    }
+}

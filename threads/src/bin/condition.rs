@@ -1,0 +1,127 @@
+//! # Condition variables and the lost wake-up — Condition
+//!
+//! From `002_9dcbaec63db95917.txt`, 线程 › Condition类.
+//!
+//! **The Python.** Two consumers take the condition's lock, print, and `cond.wait()`; two seconds
+//! apart they are followed by a producer that takes the lock, prints, calls `notifyAll()` and
+//! prints again. Both consumers wake. The consumers wait for nothing in particular: if the
+//! producer had notified before a consumer reached `wait()` (start it first, or delay the
+//! consumer), that notification would be lost and the consumer would wait forever. The sleeps
+//! are all that keep the order right.
+//!
+//! **This lesson.** First the notes' program, with the fix: the producer sets a `ready` flag under
+//! the lock before notifying, and consumers wait *while* it is not set. Both consumers wake, and
+//! neither can print "after wait" before the producer has finished and let go of the lock. Then
+//! the lost wake-up itself, with the producer run first: a consumer that waits without a
+//! predicate hears nothing (it gives up after 3 ticks instead of hanging, to show it), and a
+//! consumer with the predicate sees `ready` and does not wait at all.
+//!
+//! **Rust differences.** `Condvar` pairs with a `Mutex` whose data is the condition, so the
+//! state a waiter checks is always read under the lock. `wait_while` loops around `wait` until
+//! the predicate is false, which also covers spurious wake-ups. `notify_all` is `notifyAll`.
+//!
+//! **Run it:**
+//! ```text
+//! cargo run -p threads --bin condition
+//! ```
+//!
+//! **Output** (c1 and c2 wake in either order):
+//! ```text
+//! c1: consumer before wait
+//! c2: consumer before wait
+//! p: producer before notifyAll
+//! p: producer after notifyAll
+//! c1: consumer after wait
+//! c2: consumer after wait
+//! lost wake-up: p notified before anyone waited
+//! c3 (no predicate): no wake-up in 3 ticks; the notes' cond.wait() would block forever
+//! c4 (predicate): ready was already true, so it did not wait
+//! ```
+//!
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`.
+
+use clap::Parser;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// Consumers wait on a Condvar with a predicate; notify_all wakes them all.
+#[derive(Parser)]
+struct Args {
+    /// Milliseconds in the notes' "one second".
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    tick_ms: u64,
+}
+
+/// The condition: a `ready` flag and the condvar that announces changes to it.
+#[derive(Default)]
+struct Condition {
+    ready: Mutex<bool>,
+    cond: Condvar,
+}
+
+fn consumer(name: &str, condition: &Condition) {
+    let ready = condition.ready.lock().unwrap();
+    println!("{name}: consumer before wait");
+    let _ready = condition.cond.wait_while(ready, |ready| !*ready).unwrap();
+    println!("{name}: consumer after wait");
+}
+
+fn producer(name: &str, condition: &Condition) {
+    let mut ready = condition.ready.lock().unwrap();
+    println!("{name}: producer before notifyAll");
+    *ready = true;
+    condition.cond.notify_all();
+    println!("{name}: producer after notifyAll");
+}
+
+fn spawn(
+    name: &'static str,
+    condition: &Arc<Condition>,
+    role: fn(&str, &Condition),
+) -> thread::JoinHandle<()> {
+    let condition = Arc::clone(condition);
+    thread::Builder::new()
+        .name(name.to_string())
+        .spawn(move || role(name, &condition))
+        .expect("the OS refused a new thread")
+}
+
+fn main() {
+    let tick = Duration::from_millis(Args::parse().tick_ms);
+
+    let condition = Arc::new(Condition::default());
+    let c1 = spawn("c1", &condition, consumer);
+    thread::sleep(tick);
+    let c2 = spawn("c2", &condition, consumer);
+    thread::sleep(tick);
+    let p = spawn("p", &condition, producer);
+    for t in [c1, c2, p] {
+        t.join().unwrap();
+    }
+
+    // The producer first: nobody is waiting when it notifies.
+    let condition = Arc::new(Condition::default());
+    spawn("p", &condition, producer).join().unwrap();
+    println!("lost wake-up: p notified before anyone waited");
+
+    // c3 waits like the notes, for a notification alone.
+    let ready = condition.ready.lock().unwrap();
+    let (ready, waited) = condition.cond.wait_timeout(ready, tick * 3).unwrap();
+    if waited.timed_out() {
+        println!(
+            "c3 (no predicate): no wake-up in 3 ticks; the notes' cond.wait() would block forever"
+        );
+    } else {
+        println!("c3 (no predicate): woke without a notification (a spurious wake-up)");
+    }
+    drop(ready);
+
+    // c4 waits for the condition itself.
+    let ready = condition.ready.lock().unwrap();
+    let ready = condition.cond.wait_while(ready, |ready| !*ready).unwrap();
+    println!(
+        "c4 (predicate): ready was already {}, so it did not wait",
+        *ready
+    );
+}
