@@ -458,7 +458,11 @@ fn condition_wakes_every_consumer_and_the_predicate_stops_lost_wakeups() {
 
 #[test]
 fn producer_consumer_eats_every_bone_exactly_once() {
-    let run = lesson("producer_consumer").run().success();
+    // More bones than the queue and two quick bites can hold, so Tim must find it full.
+    let run = lesson("producer_consumer")
+        .args(["--items", "30"])
+        .run()
+        .success();
     let mut eaten: Vec<u32> = run
         .lines()
         .iter()
@@ -466,8 +470,8 @@ fn producer_consumer_eats_every_bone_exactly_once() {
         .map(|rest| rest.split(']').next().unwrap().parse().unwrap())
         .collect();
     eaten.sort();
-    assert_eq!(eaten, (1..=16).collect::<Vec<_>>(), "{run}");
-    assert_eq!(run.count("[Tim]生产了"), 16, "{run}");
+    assert_eq!(eaten, (1..=30).collect::<Vec<_>>(), "{run}");
+    assert_eq!(run.count("[Tim]生产了"), 30, "{run}");
     assert!(
         run.count("队列满了") >= 1,
         "the producer never found the queue full:\n{run}"
@@ -476,7 +480,7 @@ fn producer_consumer_eats_every_bone_exactly_once() {
         .iter()
         .map(|who| run.number_after(&format!("{who}, 下班 (吃了")))
         .sum();
-    assert_eq!(total, 16.0, "{run}");
+    assert_eq!(total, 30.0, "{run}");
 }
 
 #[test]

@@ -10,7 +10,8 @@
 //!
 //! **This lesson.** The counts before the workers start (1), while they run (4: main and three
 //! workers) and after they are joined (1), taken two ways: a registry the program keeps, and the
-//! kernel's own list of the process's threads.
+//! kernel's own list of the process's threads. A barrier keeps the workers alive until `main`
+//! has counted them, so "during" is exact even on a busy machine.
 //!
 //! **Rust differences.** std keeps no list of threads, so there is no `active_count()` or
 //! `enumerate()`. If you need one, keep it: here a `static` set of names, filled by a
@@ -39,7 +40,7 @@
 
 use clap::Parser;
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Barrier, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -107,8 +108,10 @@ fn kernel_thread_count() -> String {
     "shown on Linux only".to_string()
 }
 
-fn fun(n: &str, tick: Duration) {
+fn fun(n: &str, tick: Duration, counted: &Barrier) {
     println!("任务:{n}");
+    // Stay alive until main has counted, however slowly main runs on a busy machine.
+    counted.wait();
     thread::sleep(tick);
 }
 
@@ -118,14 +121,16 @@ fn main() {
     println!("enumerate before: {:?}", enumerate());
     let before = (active_count(), kernel_thread_count());
 
+    let counted = Arc::new(Barrier::new(4));
     let mut workers = Vec::new();
     for i in 0..3 {
         let name = format!("t-{i}");
-        let task = name.clone();
-        workers.push(spawn_registered(&name, move || fun(&task, tick)));
+        let (task, counted) = (name.clone(), Arc::clone(&counted));
+        workers.push(spawn_registered(&name, move || fun(&task, tick, &counted)));
         println!("enumerate after starting {name}: {:?}", enumerate());
     }
     let during = (active_count(), kernel_thread_count());
+    counted.wait();
 
     for worker in workers {
         worker.join().unwrap();

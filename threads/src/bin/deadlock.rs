@@ -25,7 +25,8 @@
 //! cargo run -p threads --bin deadlock
 //! ```
 //!
-//! **Output** (the first four lines may come in another order):
+//! **Output** (the first two lines may swap, and so may the next two; in the fixed half either
+//! thread may go first, but each takes A before B):
 //! ```text
 //! thread-1 holds A
 //! thread-2 holds B
@@ -33,7 +34,11 @@
 //! thread-2 waits for A
 //! watchdog: deadlock: a cycle of 2 threads: thread-1, thread-2
 //! watchdog: they stay blocked; the process exit will end them
+//! fixed order: thread-1 holds A
+//! fixed order: thread-1 waits for B
 //! fixed order: thread-1 got A and B
+//! fixed order: thread-2 holds A
+//! fixed order: thread-2 waits for B
 //! fixed order: thread-2 got A and B
 //! fixed order: both threads finished
 //! ```

@@ -5,9 +5,9 @@
 //!
 //! **The Python.** `q = queue.Queue(maxsize=10)`; producer Tim puts "骨头N" (bones) every half
 //! second, consumers King and Wang each take one and eat it for a second. All three loop forever.
-//! The version in 000 starts its third thread with `th3.staet()`, a typo that crashes the program
-//! with an `AttributeError` after two threads are already running, and its producer loop has no
-//! indented body.
+//! The version in 000 has two bugs: its producer's `while 1:` has no indented body, which Python
+//! rejects before running anything; fixed that, `th3.staet()` (a typo for `start`) raises an
+//! `AttributeError` after the first two threads are already running, so one consumer never runs.
 //!
 //! **This lesson.** Tim makes a bounded number of bones (`--items`, default 16) as fast as he can,
 //! so the queue of 10 fills and he has to wait; King and Wang each eat one per tick. Every bone is

@@ -18,7 +18,7 @@
 //! `num += 1` would be `static mut NUM: i32` in Rust, and every use of it needs `unsafe`
 //! (error E0133), because two threads writing it at once is a data race, undefined behaviour,
 //! not merely a wrong number; since edition 2024 even taking a reference to a `static mut` is
-//! rejected. A plain `static` of an atomic type is fine.
+//! an error by default (the `static_mut_refs` lint). A plain `static` of an atomic type is fine.
 //!
 //! **Run it:**
 //! ```text
