@@ -1,0 +1,220 @@
+//! # The TCP echo server on coroutines — gevent + accept
+//!
+//! From `004_599445cc4c65b15e.txt`, 协程 › gevent: blocking calls such as `time.sleep` only let
+//! other greenlets run after `monkey.patch_all()`, and `accept()` on a TCP or UDP socket has no
+//! gevent replacement to call instead, so a gevent server must patch. (UDP has no `accept`; its
+//! blocking call is `recvfrom`, patched the same way.)
+//!
+//! **The Python** (as the notes describe it). `from gevent import monkey; monkey.patch_all()`
+//! swaps the `socket` module's blocking calls for cooperative ones; then `accept()` in one
+//! greenlet and `recv()` in the others park only their own greenlet, and one OS thread serves
+//! every client. Without the patch the first blocking call stops every greenlet.
+//!
+//! **This lesson.** `tcp_echo_threads` again, with the server on `may` coroutines: an accept loop
+//! coroutine and one coroutine per connection, on `--workers` OS threads (default 2). The client
+//! is the same, plain std sockets on the main thread (not a coroutine): it opens `--clients`
+//! connections at once (default 200), sends on each and reads every echo while all are open. At
+//! that point the server holds every connection on far fewer OS threads; both counts are printed.
+//! Then the client closes them, and the server is told to stop the same way.
+//!
+//! **Rust differences.** There is nothing to patch: `may::net::TcpListener` and `TcpStream` are
+//! cooperative types of their own. Their `accept`, `read` and `write` try the non-blocking call
+//! and, when it would block, park the coroutine and let the worker run another until epoll says
+//! the socket is ready. (std's blocking calls are *not* changed: one inside a coroutine blocks its
+//! whole worker, like unpatched gevent.) `may::net::TcpListener::bind` is itself built on
+//! `socket2`: it sets `SO_REUSEADDR` and, on Unix, `SO_REUSEPORT`, so a second copy of this server
+//! on the same port would share it rather than fail. `go!` hides an `unsafe` spawn: may cannot
+//! promise safety, because a coroutine that uses thread-locals (they belong to whichever worker
+//! runs it at the moment) or overflows its small stack (32 KiB by default) is undefined behaviour
+//! (may issue #109). The `unsafe_code` lint (denied in this workspace) does not look inside
+//! another crate's macro, so this file needs no `allow`; it is sound because its coroutines use no thread-locals
+//! and little stack (a 1 KiB buffer).
+//!
+//! **Run it:**
+//! ```text
+//! cargo run -p networking --bin tcp_echo_coroutines
+//! cargo run -p networking --bin tcp_echo_coroutines -- --clients 400 --workers 1
+//! ```
+//!
+//! **Output** (the port varies; the thread count is main, the workers and may's timer thread):
+//! ```text
+//! server: listening on 127.0.0.1:40123, a coroutine per connection; worker threads: 2
+//! client: 200 connections open at once, a message sent on each
+//! client: all 200 echoed while open; server connections open now: 200, OS threads: 4
+//! client 0 got back: 你好 from client 0
+//! ...
+//! client 199 got back: 你好 from client 199
+//! server: told to stop; served 200 connections, at most 200 at once; worker threads: 2
+//! ```
+//!
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `may = "0.3"`.
+
+use clap::Parser;
+use may::go;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A coroutine-per-connection echo server and a client with many connections.
+#[derive(Parser)]
+struct Args {
+    /// Milliseconds in the notes' "one second".
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    tick_ms: u64,
+    /// The server's address (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    bind: SocketAddr,
+    /// Connections the client opens at once.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    clients: u16,
+    /// OS threads that run the coroutines.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    workers: u16,
+}
+
+/// A client waits this many ticks for an echo before it gives up.
+const ECHO_TIMEOUT_TICKS: u32 = 10;
+
+/// Connections open now, and the most that were open at once.
+#[derive(Default)]
+struct Gauge {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+/// One open connection on a [`Gauge`]; closing is dropping it.
+struct Open(Arc<Gauge>);
+
+impl Gauge {
+    fn open(self: &Arc<Self>) -> Open {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        Open(Arc::clone(self))
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> io::Result<()> {
+    may::config().set_workers(args.workers.into());
+    let listener = may::net::TcpListener::bind(args.bind)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {}: {e}", args.bind)))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "server: listening on {addr}, a coroutine per connection; worker threads: {}",
+        args.workers
+    );
+    let timeout = Duration::from_millis(args.tick_ms) * ECHO_TIMEOUT_TICKS;
+    let stop = Arc::new(AtomicBool::new(false));
+    let gauge = Arc::new(Gauge::default());
+
+    let server = go!({
+        let (stop, gauge) = (Arc::clone(&stop), Arc::clone(&gauge));
+        move || serve(listener, &stop, &gauge)
+    });
+    let clients = clients(addr, args.clients.into(), timeout, &gauge);
+    // Tell the server to stop, then wake its `accept` with one last connection.
+    stop.store(true, Ordering::SeqCst);
+    let woken = TcpStream::connect(addr);
+    let served = server.join().expect("the server coroutine panicked");
+    clients?;
+    woken?;
+    println!(
+        "server: told to stop; served {} connections, at most {} at once; worker threads: {}",
+        served?,
+        gauge.max.load(Ordering::SeqCst),
+        args.workers
+    );
+    Ok(())
+}
+
+/// Accepts until told to stop, a coroutine per connection; returns how many it served.
+fn serve(
+    listener: may::net::TcpListener,
+    stop: &AtomicBool,
+    gauge: &Arc<Gauge>,
+) -> io::Result<usize> {
+    let mut connections = Vec::new();
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            break; // this was the wake-up connection
+        }
+        let stream = stream?;
+        let open = gauge.open();
+        connections.push(go!(move || echo(stream, open)));
+    }
+    let served = connections.len();
+    for connection in connections {
+        // A connection that failed has nothing left to clean up: its client sees the error.
+        let _ = connection.join();
+    }
+    Ok(served)
+}
+
+/// Reads until the client's end of stream, writing each chunk back.
+fn echo(mut stream: may::net::TcpStream, _open: Open) -> io::Result<()> {
+    let mut buf = [0; 1024];
+    loop {
+        match stream.read(&mut buf)? {
+            0 => return Ok(()),
+            n => stream.write_all(&buf[..n])?,
+        }
+    }
+}
+
+fn message(id: usize) -> String {
+    format!("你好 from client {id}")
+}
+
+/// Opens `count` connections at once, sends on each, reads every echo while all are open.
+fn clients(addr: SocketAddr, count: usize, timeout: Duration, gauge: &Gauge) -> io::Result<()> {
+    let mut streams = Vec::with_capacity(count);
+    for id in 0..count {
+        let mut stream = TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.write_all(message(id).as_bytes())?;
+        streams.push(stream);
+    }
+    println!("client: {count} connections open at once, a message sent on each");
+
+    let mut echoes = Vec::with_capacity(count);
+    for (id, stream) in streams.iter_mut().enumerate() {
+        let mut echo = vec![0; message(id).len()];
+        stream.read_exact(&mut echo)?;
+        echoes.push(echo);
+    }
+    #[cfg(target_os = "linux")]
+    let threads = std::fs::read_dir("/proc/self/task")?.count();
+    #[cfg(not(target_os = "linux"))]
+    let threads = "(counted on Linux only)";
+    println!(
+        "client: all {count} echoed while open; server connections open now: {}, OS threads: {threads}",
+        gauge.now.load(Ordering::SeqCst)
+    );
+
+    for (id, (stream, mut echo)) in streams.into_iter().zip(echoes).enumerate() {
+        stream.shutdown(Shutdown::Write)?;
+        // Anything more the server sends before it closes belongs to this echo too.
+        (&stream).read_to_end(&mut echo)?;
+        println!("client {id} got back: {}", String::from_utf8_lossy(&echo));
+    }
+    Ok(())
+}
