@@ -1,0 +1,92 @@
+//! # gevent: spawn, getcurrent, sleep, join — gevent
+//!
+//! From `004_599445cc4c65b15e.txt`, 协程 › gevent (the version with `gevent.sleep(1)`).
+//!
+//! **The Python.** `gevent.spawn(f1, 5)` and `gevent.spawn(f1, 3)` create two greenlets;
+//! `f1(n)` prints `gevent.getcurrent()` (the greenlet running it) and a counter `n` times,
+//! sleeping one second with `gevent.sleep` each time. `g1.join()` and `g2.join()` wait for both.
+//! gevent runs every greenlet on one thread: `gevent.sleep` hands that thread to the other
+//! greenlet, so their lines interleave and the whole run takes about 5 seconds, not 5 + 3.
+//!
+//! **This lesson.** The same with [may], a Rust runtime of stackful coroutines, set to one worker
+//! thread (`may::config().set_workers(1)`) as gevent has one thread. Each coroutine is named
+//! after the call it runs (`f1(5)`, as gevent prints its greenlets) with
+//! `coroutine::Builder::new().name(..)`, reads its own name back with
+//! `coroutine::current().name()` (`getcurrent()`), sleeps with `may::coroutine::sleep`, and `main`
+//! joins both handles. The lines interleave and the run takes about 5 ticks.
+//!
+//! **Rust differences.** may's `spawn` is an `unsafe fn`: a coroutine can be resumed on another
+//! thread than the one it started on (with one worker, may's timer thread still resumes a
+//! coroutine whose sleep has ended and runs it until it next yields), so a reference to a
+//! `thread_local!` kept across a yield may point to another thread's value; and a coroutine
+//! has a small fixed stack (32 KiB by default) instead of a growing one. The `go!` macro wraps
+//! that `unsafe` call so it looks safe, which is the complaint of may issue #109
+//! (<https://github.com/Xudong-Huang/may/issues/109>). This lesson stays sound because its
+//! coroutines keep no thread-local across a yield (`println!` takes and releases the stdout lock
+//! within one call), and they only print and sleep, a few KiB of stack at most; and were a stack
+//! to overflow, it would hit the guard page below every may stack and be reported, not silently
+//! corrupt memory.
+//! Everything a coroutine captures must be `Send` for the same reason: it may move threads.
+//!
+//! **Run it:**
+//! ```text
+//! cargo run -p coroutines --bin gevent_spawn
+//! ```
+//!
+//! **Output** (within one tick the two coroutines may print in either order):
+//! ```text
+//! <coroutine f1(5)> 0
+//! <coroutine f1(3)> 0
+//! <coroutine f1(5)> 1
+//! <coroutine f1(3)> 1
+//! <coroutine f1(5)> 2
+//! <coroutine f1(3)> 2
+//! <coroutine f1(5)> 3
+//! <coroutine f1(5)> 4
+//! joined f1(5) and f1(3) after 5.0 ticks (5 and 3 ticks of sleep, overlapped)
+//! ```
+//!
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `may = "0.3"`.
+//!
+//! [may]: https://docs.rs/may
+
+use clap::Parser;
+use may::coroutine;
+use std::time::{Duration, Instant};
+
+/// Two named may coroutines on one worker thread, sleeping cooperatively.
+#[derive(Parser)]
+struct Args {
+    /// Milliseconds in the notes' "one second".
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    tick_ms: u64,
+}
+
+/// The notes' `f1`: print who is running and a counter, sleep one tick, `n` times.
+fn f1(n: u32, tick: Duration) {
+    let me = coroutine::current();
+    let name = me.name().unwrap_or("?");
+    for i in 0..n {
+        println!("<coroutine {name}> {i}");
+        coroutine::sleep(tick); // gevent.sleep: lets the other coroutine run meanwhile
+    }
+}
+
+fn main() {
+    let tick = Duration::from_millis(Args::parse().tick_ms);
+    may::config().set_workers(1);
+
+    let start = Instant::now();
+    let spawn = |n: u32| {
+        let builder = coroutine::Builder::new().name(format!("f1({n})"));
+        may::go!(builder, move || f1(n, tick)).expect("may could not start a coroutine")
+    };
+    let g1 = spawn(5);
+    let g2 = spawn(3);
+    g1.join().expect("f1(5) panicked");
+    g2.join().expect("f1(3) panicked");
+    println!(
+        "joined f1(5) and f1(3) after {:.1} ticks (5 and 3 ticks of sleep, overlapped)",
+        start.elapsed().as_secs_f64() / tick.as_secs_f64()
+    );
+}
