@@ -2,10 +2,12 @@
 //!
 //! [`Lesson`] runs one lesson binary the way a learner would, with a small `TICK_MS`, optional
 //! arguments and standard input, and a deadline: a lesson that hangs is killed and the test fails
-//! with what it printed so far, instead of hanging the whole suite.
+//! with what it printed so far, instead of hanging the whole suite. A lesson that exits while a
+//! process it started still holds its output open fails the test too: that process is an orphan.
 
 use std::io::{Read, Write};
 use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -94,6 +96,7 @@ impl Lesson {
         let stdout = drain(child.stdout.take().unwrap());
         let stderr = drain(child.stderr.take().unwrap());
 
+        let program = self.command.get_program().to_owned();
         let status = loop {
             if let Some(status) = child.try_wait().expect("waiting on the lesson") {
                 break status;
@@ -101,21 +104,30 @@ impl Lesson {
             if started.elapsed() > self.deadline {
                 let _ = child.kill();
                 let _ = child.wait();
+                let grace = Instant::now() + Duration::from_secs(1);
                 panic!(
-                    "{:?} did not finish within {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-                    self.command.get_program(),
+                    "{program:?} did not finish within {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
                     self.deadline,
-                    stdout.join().unwrap(),
-                    stderr.join().unwrap()
+                    collect(&stdout, grace).unwrap_or_default(),
+                    collect(&stderr, grace).unwrap_or_default()
                 );
             }
             thread::sleep(Duration::from_millis(5));
         };
         let elapsed = started.elapsed();
         writer.join().unwrap();
+        // The pipes close when every process holding them has exited: if the lesson is gone but
+        // they stay open, something it started outlived it.
+        let grace = Instant::now() + Duration::from_secs(5);
+        let (Some(stdout), Some(stderr)) = (collect(&stdout, grace), collect(&stderr, grace))
+        else {
+            panic!(
+                "{program:?} exited ({status}), but a process it started still holds its output open"
+            );
+        };
         Run {
-            stdout: stdout.join().unwrap(),
-            stderr: stderr.join().unwrap(),
+            stdout,
+            stderr,
             status,
             elapsed,
             tick_ms: self.tick_ms,
@@ -123,12 +135,21 @@ impl Lesson {
     }
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+/// Reads a pipe to its end on a thread of its own; the text arrives on the returned channel.
+fn drain(mut pipe: impl Read + Send + 'static) -> Receiver<String> {
+    let (text, received) = mpsc::channel();
     thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
+        let _ = text.send(String::from_utf8_lossy(&bytes).into_owned());
+    });
+    received
+}
+
+/// What a drained pipe held, or `None` if it is still open at `until`.
+fn collect(drained: &Receiver<String>, until: Instant) -> Option<String> {
+    let wait = until.saturating_duration_since(Instant::now());
+    drained.recv_timeout(wait).ok()
 }
 
 impl Run {
