@@ -56,19 +56,7 @@ fn index_lists_every_lesson_in_reading_order_with_its_command() {
         "asyncio_features",
         "switch_cost",
     ];
-    let positions: Vec<usize> = order
-        .iter()
-        .map(|name| run.position(&format!("cargo run -p coroutines --bin {name}")))
-        .collect();
-    assert!(
-        positions.is_sorted(),
-        "lessons out of reading order:\n{run}"
-    );
-    assert_eq!(
-        run.count("cargo run -p coroutines --bin "),
-        order.len(),
-        "{run}"
-    );
+    run.assert_lists_lessons("coroutines", &order);
 }
 
 #[test]
@@ -309,8 +297,7 @@ fn gevent_http_refuses_https_as_a_usage_error() {
     let run = lesson("gevent_http")
         .args(["https://www.python.org/"])
         .run();
-    assert_eq!(run.status.code(), Some(2), "{run}");
-    assert!(run.stderr.starts_with("error:"), "{run}");
+    let run = run.usage_error();
     assert!(run.stderr.contains("not supported in this lesson"), "{run}");
     assert!(run.stdout.is_empty(), "nothing was fetched:\n{run}");
 }
@@ -412,8 +399,6 @@ fn bad_input_gives_a_usage_error_not_a_panic() {
         ("asyncio_wait", vec![], "0"),
     ] {
         let run = lesson(name).env("TICK_MS", tick).args(&args).run();
-        assert_eq!(run.status.code(), Some(2), "{name} {args:?}:\n{run}");
-        assert!(run.stderr.starts_with("error:"), "{run}");
-        assert!(!run.stderr.contains("panicked"), "{run}");
+        run.usage_error();
     }
 }

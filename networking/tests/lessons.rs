@@ -60,19 +60,7 @@ fn index_lists_every_lesson_in_reading_order_with_its_command() {
         "tcp_echo_coroutines",
         "socket_options",
     ];
-    let positions: Vec<usize> = order
-        .iter()
-        .map(|name| run.position(&format!("cargo run -p networking --bin {name}")))
-        .collect();
-    assert!(
-        positions.is_sorted(),
-        "lessons out of reading order:\n{run}"
-    );
-    assert_eq!(
-        run.count("cargo run -p networking --bin "),
-        order.len(),
-        "{run}"
-    );
+    run.assert_lists_lessons("networking", &order);
 }
 
 #[test]
@@ -309,10 +297,7 @@ fn udp_chat_help_and_bad_input() {
         vec!["--bind", "127.0.0.1"],
         vec!["--bogus"],
     ] {
-        let run = lesson("udp_chat").args(&args).run();
-        assert_eq!(run.status.code(), Some(2), "{args:?}:\n{run}");
-        assert!(run.stderr.starts_with("error:"), "{run}");
-        assert!(!run.stderr.contains("panicked"), "{run}");
+        lesson("udp_chat").args(&args).run().usage_error();
     }
 
     let run = lesson("udp_chat")
@@ -511,13 +496,7 @@ fn bad_input_gives_a_usage_error_not_a_panic() {
     ] {
         for (args, tick) in [(vec!["--bogus"], "40"), (vec![], "abc"), (vec![], "0")] {
             let run = lesson(name).env("TICK_MS", tick).args(&args).run();
-            assert_eq!(
-                run.status.code(),
-                Some(2),
-                "{name} {args:?} TICK_MS={tick}:\n{run}"
-            );
-            assert!(run.stderr.starts_with("error:"), "{run}");
-            assert!(!run.stderr.contains("panicked"), "{run}");
+            run.usage_error();
         }
     }
     for (name, args) in [
@@ -526,8 +505,6 @@ fn bad_input_gives_a_usage_error_not_a_panic() {
         ("tcp_echo_coroutines", vec!["--bind", "localhost"]),
         ("socket_options", vec!["--size", "70000"]),
     ] {
-        let run = lesson(name).args(&args).run();
-        assert_eq!(run.status.code(), Some(2), "{name} {args:?}:\n{run}");
-        assert!(!run.stderr.contains("panicked"), "{run}");
+        lesson(name).args(&args).run().usage_error();
     }
 }

@@ -127,19 +127,7 @@ fn index_lists_every_lesson_in_reading_order_with_its_command() {
         "spawn_cost",
         "cpu_bound",
     ];
-    let positions: Vec<usize> = order
-        .iter()
-        .map(|name| run.position(&format!("cargo run -p processes --bin {name}")))
-        .collect();
-    assert!(
-        positions.is_sorted(),
-        "lessons out of reading order:\n{run}"
-    );
-    assert_eq!(
-        run.count("cargo run -p processes --bin "),
-        order.len(),
-        "{run}"
-    );
+    run.assert_lists_lessons("processes", &order);
 }
 
 #[test]
@@ -770,9 +758,6 @@ fn bad_input_gives_a_usage_error_not_a_panic() {
         ("manager", &["--child", "{}"], "40"),
     ];
     for (name, args, tick) in cases {
-        let run = run(lesson(name).env("TICK_MS", tick).args(args));
-        assert_eq!(run.status.code(), Some(2), "{name}: {run}");
-        assert!(run.stderr.starts_with("error:"), "{name}: {run}");
-        assert!(!run.stderr.contains("panicked"), "{name}: {run}");
+        run(lesson(name).env("TICK_MS", tick).args(args)).usage_error();
     }
 }

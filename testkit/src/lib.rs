@@ -26,6 +26,8 @@ pub struct Lesson {
 /// What a finished lesson run left behind.
 #[derive(Debug)]
 pub struct Run {
+    /// The command line that was run, for messages.
+    pub command: String,
     pub stdout: String,
     pub stderr: String,
     pub status: ExitStatus,
@@ -126,6 +128,7 @@ impl Lesson {
             );
         };
         Run {
+            command: format!("{:?}", self.command),
             stdout,
             stderr,
             status,
@@ -157,6 +160,33 @@ impl Run {
     pub fn success(self) -> Self {
         assert!(self.status.success(), "lesson failed: {self}");
         self
+    }
+
+    /// Panics unless the run was a usage error: exit code 2 and clap's `error:` line on
+    /// stderr, without a panic.
+    pub fn usage_error(self) -> Self {
+        assert_eq!(self.status.code(), Some(2), "not a usage error: {self}");
+        assert!(self.stderr.starts_with("error:"), "no error line: {self}");
+        assert!(
+            !self.stderr.contains("panicked"),
+            "a panic, not an error: {self}"
+        );
+        self
+    }
+
+    /// Checks a member's index (`cargo run -p <member>`): it gives the command of every lesson
+    /// in `order`, in that order, and of no other lesson.
+    pub fn assert_lists_lessons(&self, member: &str, order: &[&str]) {
+        let command = format!("cargo run -p {member} --bin ");
+        let positions: Vec<usize> = order
+            .iter()
+            .map(|lesson| self.position(&format!("{command}{lesson}")))
+            .collect();
+        assert!(
+            positions.is_sorted(),
+            "lessons out of reading order:\n{self}"
+        );
+        assert_eq!(self.count(&command), order.len(), "{self}");
     }
 
     /// The lines of stdout.
@@ -219,8 +249,8 @@ impl std::fmt::Display for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} after {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.status, self.elapsed, self.stdout, self.stderr
+            "{} {} after {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.command, self.status, self.elapsed, self.stdout, self.stderr
         )
     }
 }

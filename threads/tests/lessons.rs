@@ -57,19 +57,7 @@ fn index_lists_every_lesson_in_reading_order_with_its_command() {
         "condition",
         "producer_consumer",
     ];
-    let positions: Vec<usize> = order
-        .iter()
-        .map(|name| run.position(&format!("cargo run -p threads --bin {name}")))
-        .collect();
-    assert!(
-        positions.is_sorted(),
-        "lessons out of reading order:\n{run}"
-    );
-    assert_eq!(
-        run.count("cargo run -p threads --bin "),
-        order.len(),
-        "{run}"
-    );
+    run.assert_lists_lessons("threads", &order);
 }
 
 #[test]
@@ -494,10 +482,10 @@ fn bad_input_gives_a_usage_error_not_a_panic() {
             .env("TICK_MS", tick)
             .args(&args)
             .run();
-        assert_eq!(run.status.code(), Some(2), "{run}");
-        assert!(run.stderr.starts_with("error:"), "{run}");
-        assert!(!run.stderr.contains("panicked"), "{run}");
+        run.usage_error();
     }
-    let run = lesson("race").args(["--iterations", "-5"]).run();
-    assert_eq!(run.status.code(), Some(2), "{run}");
+    lesson("race")
+        .args(["--iterations", "-5"])
+        .run()
+        .usage_error();
 }
