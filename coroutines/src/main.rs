@@ -57,6 +57,8 @@ const LESSONS: &[(&str, &str)] = &[
 ];
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     Args::parse();
     println!("协程 — {} lessons, in reading order:\n", LESSONS.len());
     for (number, (name, what)) in LESSONS.iter().enumerate() {

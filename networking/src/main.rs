@@ -28,11 +28,13 @@ const LESSONS: &[(&str, &str)] = &[
     ),
     (
         "socket_options",
-        "recvfrom(1024): socket2 options, and a datagram cut by a short buffer",
+        "recvfrom(1024): what socket2 adds to std sockets; a datagram cut by a short buffer",
     ),
 ];
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     Args::parse();
     println!("网络 — {} lessons, in reading order:\n", LESSONS.len());
     for (number, (name, what)) in LESSONS.iter().enumerate() {

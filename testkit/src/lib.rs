@@ -1,15 +1,24 @@
 //! Test support shared by every member's `tests/` (not a lesson, never copied into homework).
 //!
 //! [`Lesson`] runs one lesson binary the way a learner would, with a small `TICK_MS`, optional
-//! arguments and standard input, and a deadline: a lesson that hangs is killed and the test fails
-//! with what it printed so far, instead of hanging the whole suite. A lesson that exits while a
-//! process it started still holds its output open fails the test too: that process is an orphan.
+//! arguments and standard input, and a deadline. Each lesson starts in a process group of its
+//! own: a lesson that overruns its deadline is killed with every process it started, and the test
+//! fails with what they printed so far, instead of hanging the whole suite. A lesson that exits
+//! while a process it started still holds its output open fails the test too: that process is an
+//! orphan (it is killed with the group, and the message shows the output).
+//!
+//! [`assert_quiet_when_stdout_closed`] checks that a program ends quietly when its reader goes
+//! away, as in `lesson | head -1`. Unix only (process groups, signals), like the lessons.
 
 use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
+
+use nix::sys::signal::{self, Signal};
+use nix::unistd::Pid;
 
 /// The tick most tests use: short enough for a fast suite, long enough that a tick dwarfs the
 /// scheduling noise of a busy two-core machine.
@@ -21,6 +30,7 @@ pub struct Lesson {
     stdin: Option<Vec<u8>>,
     deadline: Duration,
     tick_ms: u64,
+    close_stdout: bool,
 }
 
 /// What a finished lesson run left behind.
@@ -41,11 +51,14 @@ impl Lesson {
         let mut command = Command::new(binary);
         command.env("TICK_MS", TEST_TICK_MS.to_string());
         command.env_remove("RUST_BACKTRACE");
+        // Its own group (id = its pid), so a deadline can kill it and everything it started.
+        command.process_group(0);
         Lesson {
             command,
             stdin: None,
             deadline: Duration::from_secs(60),
             tick_ms: TEST_TICK_MS,
+            close_stdout: false,
         }
     }
 
@@ -71,14 +84,24 @@ impl Lesson {
         self
     }
 
+    /// Makes stdout a pipe whose reading end is closed before the lesson can write to it, as
+    /// when the reader of `lesson | head -1` has already gone: every write raises `SIGPIPE` (or
+    /// fails with `EPIPE` where that is ignored). The run's `stdout` is then empty; see
+    /// [`Run::assert_quiet`].
+    pub fn close_stdout(mut self) -> Self {
+        self.close_stdout = true;
+        self
+    }
+
     /// How long the lesson may run before it is killed and the test fails (default 60 s).
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
     }
 
-    /// Runs the lesson to its end. Panics (failing the test) if it cannot start or overruns
-    /// its deadline; the exit status is left to the test to judge.
+    /// Runs the lesson to its end. Panics (failing the test) if it cannot start, overruns its
+    /// deadline, or leaves a process behind that holds its output open; in the last two cases
+    /// its whole process group is killed first. The exit status is left to the test to judge.
     pub fn run(mut self) -> Run {
         let started = Instant::now();
         let mut child = self
@@ -88,6 +111,7 @@ impl Lesson {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", self.command.get_program()));
+        let group = Pid::from_raw(child.id() as i32);
         let input = self.stdin.take().unwrap_or_default();
         let mut child_stdin = child.stdin.take().unwrap();
         // Write from a thread: a lesson that prints a lot before reading must not deadlock us.
@@ -95,7 +119,13 @@ impl Lesson {
             // A lesson may exit without reading all of it; that is its business.
             let _ = child_stdin.write_all(&input);
         });
-        let stdout = drain(child.stdout.take().unwrap());
+        let stdout_pipe = child.stdout.take().unwrap();
+        let stdout = if self.close_stdout {
+            drop(stdout_pipe);
+            already_drained()
+        } else {
+            drain(stdout_pipe)
+        };
         let stderr = drain(child.stderr.take().unwrap());
 
         let program = self.command.get_program().to_owned();
@@ -104,14 +134,14 @@ impl Lesson {
                 break status;
             }
             if started.elapsed() > self.deadline {
-                let _ = child.kill();
+                // Not just the lesson: its children would keep the pipes open and the output
+                // unread. The lesson is the group's leader, so it is reaped just below.
+                let _ = signal::killpg(group, Signal::SIGKILL);
                 let _ = child.wait();
-                let grace = Instant::now() + Duration::from_secs(1);
                 panic!(
-                    "{program:?} did not finish within {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                    "{program:?} did not finish within {:?}; its process group was killed\n{}",
                     self.deadline,
-                    collect(&stdout, grace).unwrap_or_default(),
-                    collect(&stderr, grace).unwrap_or_default()
+                    output_after_kill(&stdout, &stderr)
                 );
             }
             thread::sleep(Duration::from_millis(5));
@@ -121,11 +151,24 @@ impl Lesson {
         // The pipes close when every process holding them has exited: if the lesson is gone but
         // they stay open, something it started outlived it.
         let grace = Instant::now() + Duration::from_secs(5);
-        let (Some(stdout), Some(stderr)) = (collect(&stdout, grace), collect(&stderr, grace))
-        else {
-            panic!(
-                "{program:?} exited ({status}), but a process it started still holds its output open"
-            );
+        let (stdout, stderr) = match (collect(&stdout, grace), collect(&stderr, grace)) {
+            (Some(stdout), Some(stderr)) => (stdout, stderr),
+            (stdout_text, stderr_text) => {
+                let _ = signal::killpg(group, Signal::SIGKILL);
+                let grace = Instant::now() + Duration::from_secs(2);
+                let held = || "(still held open by a process outside the group)".to_string();
+                panic!(
+                    "{program:?} exited ({status}), but a process it started still held its \
+                     output open; its process group was killed\n\
+                     --- stdout ---\n{}\n--- stderr ---\n{}",
+                    stdout_text
+                        .or_else(|| collect(&stdout, grace))
+                        .unwrap_or_else(held),
+                    stderr_text
+                        .or_else(|| collect(&stderr, grace))
+                        .unwrap_or_else(held)
+                );
+            }
         };
         Run {
             command: format!("{:?}", self.command),
@@ -136,6 +179,36 @@ impl Lesson {
             tick_ms: self.tick_ms,
         }
     }
+}
+
+/// Checks that `binary args...` ends quietly when its stdout is a closed pipe, as a lesson must
+/// when run as `lesson | head -1`: it exits with success or dies of `SIGPIPE` (the default
+/// action `sigpipe::reset()` restores), and prints no panic and no "failed printing" error.
+/// The tick is [`TEST_TICK_MS`], stdin is empty.
+pub fn assert_quiet_when_stdout_closed(binary: &str, args: &[&str]) {
+    Lesson::new(binary)
+        .args(args)
+        .close_stdout()
+        .run()
+        .assert_quiet();
+}
+
+/// What the killed group printed, once its pipes have closed (or a note that they have not).
+fn output_after_kill(stdout: &Receiver<String>, stderr: &Receiver<String>) -> String {
+    let grace = Instant::now() + Duration::from_secs(2);
+    let held = || "(still held open by a process outside the group)".to_string();
+    format!(
+        "--- stdout ---\n{}\n--- stderr ---\n{}",
+        collect(stdout, grace).unwrap_or_else(held),
+        collect(stderr, grace).unwrap_or_else(held)
+    )
+}
+
+/// A drained pipe that held nothing: stdout when it was closed before the lesson started.
+fn already_drained() -> Receiver<String> {
+    let (text, received) = mpsc::channel();
+    text.send(String::new()).unwrap();
+    received
 }
 
 /// Reads a pipe to its end on a thread of its own; the text arrives on the returned channel.
@@ -160,6 +233,22 @@ impl Run {
     pub fn success(self) -> Self {
         assert!(self.status.success(), "lesson failed: {self}");
         self
+    }
+
+    /// Panics unless the run ended quietly after its stdout was closed ([`Lesson::close_stdout`]):
+    /// success or death by `SIGPIPE`, and no panic or print error on stderr.
+    pub fn assert_quiet(&self) {
+        let by_sigpipe = self.status.signal() == Some(Signal::SIGPIPE as i32);
+        assert!(
+            self.status.success() || by_sigpipe,
+            "not a quiet end on a closed stdout (success or SIGPIPE): {self}"
+        );
+        for noise in ["panicked", "failed printing", "Broken pipe", "os error 32"] {
+            assert!(
+                !self.stderr.contains(noise),
+                "{noise:?} on stderr after stdout was closed: {self}"
+            );
+        }
     }
 
     /// Panics unless the run was a usage error: exit code 2 and clap's `error:` line on

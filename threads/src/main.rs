@@ -64,7 +64,7 @@ const LESSONS: &[(&str, &str)] = &[
     ),
     (
         "traffic_light",
-        "红绿灯: a car moves on green, waits on red",
+        "红绿灯: a car waits on an Event: moves on green, blocks on red",
     ),
     (
         "condition",
@@ -77,6 +77,8 @@ const LESSONS: &[(&str, &str)] = &[
 ];
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     Args::parse();
     println!("多线程 — {} lessons, in reading order:\n", LESSONS.len());
     for (number, (name, what)) in LESSONS.iter().enumerate() {

@@ -5,15 +5,44 @@
 //! well below the sequential cost, so a slow, busy machine does not make them flaky.
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::sync::{RwLock, RwLockReadGuard};
 use testkit::Lesson;
 
-/// Lessons that keep both cores busy run one at a time, so they neither disturb each other's
-/// races nor the timing of the sleeping lessons more than necessary.
-static CPU_HEAVY: Mutex<()> = Mutex::new(());
+/// `race` and `mutex` keep both cores busy: each runs alone (write), every other test runs
+/// beside the others (read), so no timing or ordering check shares the cores with them.
+static CORES: RwLock<()> = RwLock::new(());
+
+/// Held by a test that must not run beside `race` or `mutex`.
+fn cores_shared() -> RwLockReadGuard<'static, ()> {
+    CORES.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Every lesson, for the checks that run them all.
+const LESSONS: [&str; 16] = [
+    "single_thread",
+    "spawn_join",
+    "named_threads",
+    "custom_thread",
+    "join_timing",
+    "active_count",
+    "daemon",
+    "shared_data",
+    "race",
+    "mutex",
+    "rlock",
+    "deadlock",
+    "event",
+    "traffic_light",
+    "condition",
+    "producer_consumer",
+];
 
 fn lesson(name: &str) -> Lesson {
-    let bin = match name {
+    Lesson::new(lesson_path(name))
+}
+
+fn lesson_path(name: &str) -> &'static str {
+    match name {
         "single_thread" => env!("CARGO_BIN_EXE_single_thread"),
         "spawn_join" => env!("CARGO_BIN_EXE_spawn_join"),
         "named_threads" => env!("CARGO_BIN_EXE_named_threads"),
@@ -32,36 +61,19 @@ fn lesson(name: &str) -> Lesson {
         "producer_consumer" => env!("CARGO_BIN_EXE_producer_consumer"),
         "threads" => env!("CARGO_BIN_EXE_threads"),
         other => panic!("no lesson {other}"),
-    };
-    Lesson::new(bin)
+    }
 }
 
 #[test]
 fn index_lists_every_lesson_in_reading_order_with_its_command() {
+    let _cores = cores_shared();
     let run = lesson("threads").run().success();
-    let order = [
-        "single_thread",
-        "spawn_join",
-        "named_threads",
-        "custom_thread",
-        "join_timing",
-        "active_count",
-        "daemon",
-        "shared_data",
-        "race",
-        "mutex",
-        "rlock",
-        "deadlock",
-        "event",
-        "traffic_light",
-        "condition",
-        "producer_consumer",
-    ];
-    run.assert_lists_lessons("threads", &order);
+    run.assert_lists_lessons("threads", &LESSONS);
 }
 
 #[test]
 fn single_thread_takes_the_sum_of_the_sleeps() {
+    let _cores = cores_shared();
     let run = lesson("single_thread").tick_ms(60).run().success();
     let lines = run.lines();
     assert_eq!(run.count("listen music 爱的故事上集"), 3, "{run}");
@@ -84,6 +96,7 @@ fn single_thread_takes_the_sum_of_the_sleeps() {
 
 #[test]
 fn spawn_join_overlaps_the_waits() {
+    let _cores = cores_shared();
     let run = lesson("spawn_join").tick_ms(60).run().success();
     for task in ["task:t1", "task:t2"] {
         assert_eq!(run.count(task), 1, "{run}");
@@ -113,6 +126,7 @@ fn spawn_join_overlaps_the_waits() {
 
 #[test]
 fn named_threads_read_their_names_from_inside() {
+    let _cores = cores_shared();
     let run = lesson("named_threads").run().success();
     assert!(
         run.stdout.contains("the main thread is called: main"),
@@ -140,6 +154,7 @@ fn named_threads_read_their_names_from_inside() {
 
 #[test]
 fn custom_thread_prints_its_own_data_and_runs_in_parallel() {
+    let _cores = cores_shared();
     let run = lesson("custom_thread").tick_ms(60).run().success();
     assert_eq!(run.count("task:t1"), 1, "{run}");
     assert_eq!(run.count("task:t2"), 1, "{run}");
@@ -159,6 +174,7 @@ fn custom_thread_prints_its_own_data_and_runs_in_parallel() {
 
 #[test]
 fn join_timing_costs_the_longest_worker_and_shows_the_notes_bug() {
+    let _cores = cores_shared();
     let run = lesson("join_timing").tick_ms(60).run().success();
     let cost = run.number_after("cost:");
     assert!(
@@ -179,6 +195,7 @@ fn join_timing_costs_the_longest_worker_and_shows_the_notes_bug() {
 
 #[test]
 fn active_count_before_during_and_after() {
+    let _cores = cores_shared();
     let run = lesson("active_count").run().success();
     assert!(
         run.stdout.contains("enumerate before: [\"MainThread\"]"),
@@ -206,11 +223,17 @@ fn active_count_before_during_and_after() {
 
 #[test]
 fn daemon_threads_die_with_main_unless_joined() {
-    let detached = lesson("daemon").tick_ms(100).run().success();
+    let _cores = cores_shared();
+    // A long tick: a thread's second line comes a whole tick (5 s) after its first, and main
+    // returns at once, so however slow the machine, at most the first line of each appears.
+    let detached = lesson("daemon").tick_ms(5000).run().success();
     assert!(detached.stdout.contains("without joining"), "{detached}");
-    // Four lines each need 3 ticks; main returned at once, so at most the first one appears.
     assert!(detached.count("listen music") <= 1, "{detached}");
     assert!(detached.count("look movie") <= 1, "{detached}");
+    assert!(
+        detached.elapsed_ticks() < 1.0,
+        "the process must end with main, not wait for its threads:\n{detached}"
+    );
 
     let joined = lesson("daemon")
         .tick_ms(40)
@@ -237,6 +260,7 @@ fn daemon_threads_die_with_main_unless_joined() {
 
 #[test]
 fn shared_data_is_one_memory() {
+    let _cores = cores_shared();
     let run = lesson("shared_data").run().success();
     let addresses: BTreeSet<&str> = run
         .lines()
@@ -258,7 +282,7 @@ fn shared_data_is_one_memory() {
 
 #[test]
 fn race_loses_updates() {
-    let _cores = CPU_HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let _alone = CORES.write().unwrap_or_else(|e| e.into_inner());
     let run = lesson("race").run().success();
     let last = *run.lines().last().unwrap();
     assert!(
@@ -272,7 +296,7 @@ fn race_loses_updates() {
 
 #[test]
 fn mutex_keeps_every_update() {
-    let _cores = CPU_HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let _alone = CORES.write().unwrap_or_else(|e| e.into_inner());
     let run = lesson("mutex").run().success();
     assert_eq!(run.number_after("balance ="), 0.0, "{run}");
     let printed: BTreeSet<u64> = ["func1,x=", "func2,x="]
@@ -285,6 +309,7 @@ fn mutex_keeps_every_update() {
 
 #[test]
 fn rlock_is_taken_twice_by_one_thread() {
+    let _cores = cores_shared();
     let run = lesson("rlock").run().success();
     let counts: Vec<u32> = run
         .lines()
@@ -313,6 +338,7 @@ fn rlock_is_taken_twice_by_one_thread() {
 
 #[test]
 fn deadlock_is_detected_then_avoided_and_the_binary_exits() {
+    let _cores = cores_shared();
     let run = lesson("deadlock").run().success();
     for waiting in ["thread-1 waits for B", "thread-2 waits for A"] {
         assert!(
@@ -346,6 +372,7 @@ fn deadlock_is_detected_then_avoided_and_the_binary_exits() {
 
 #[test]
 fn event_unblocks_t_then_t2_from_piped_input() {
+    let _cores = cores_shared();
     let run = lesson("event").stdin("t\nt2\nexit\n").run().success();
     assert!(
         run.stdout
@@ -379,6 +406,7 @@ fn event_unblocks_t_then_t2_from_piped_input() {
 
 #[test]
 fn event_keeps_t2_waiting_until_released_at_end_of_input() {
+    let _cores = cores_shared();
     let run = lesson("event").stdin("t\n").run().success();
     assert!(
         run.position("You have unlocked 't'") < run.position("[t] end"),
@@ -393,12 +421,14 @@ fn event_keeps_t2_waiting_until_released_at_end_of_input() {
 }
 
 #[test]
-fn traffic_light_car_never_moves_on_red() {
+fn traffic_light_car_never_moves_on_red_and_blocks_until_green() {
+    let _cores = cores_shared();
     let run = lesson("traffic_light")
-        .args(["--cycles", "2"])
+        .args(["--cycles", "3"])
         .run()
         .success();
     let mut green = true; // the notes' light starts green
+    let mut blocked = false; // the car said it waits on red and has not resumed yet
     let (mut moves, mut waits, mut resumes) = (0, 0, 0);
     for line in run.lines() {
         if line.contains("现在是绿灯") {
@@ -407,22 +437,30 @@ fn traffic_light_car_never_moves_on_red() {
             green = false;
         } else if line.contains("开动了") {
             assert!(green, "the car moved on red:\n{run}");
+            // Waiting is `event.wait()`: nothing from the car until the light is green again.
+            assert!(!blocked, "the car moved without resuming:\n{run}");
             moves += 1;
         } else if line.contains("看到红灯,等待中") {
+            assert!(!green, "the car waited on green:\n{run}");
+            blocked = true;
             waits += 1;
         } else if line.contains("绿灯，请通行") {
             assert!(green, "the car resumed on red:\n{run}");
+            blocked = false;
             resumes += 1;
         }
     }
-    assert_eq!(run.count("现在是绿灯"), 6, "{run}");
-    assert_eq!(run.count("现在是红灯"), 4, "{run}");
-    assert!(moves >= 4 && waits >= 1 && resumes >= 1, "{run}");
+    assert_eq!(run.count("现在是绿灯"), 9, "{run}");
+    assert_eq!(run.count("现在是红灯"), 6, "{run}");
+    // Three red stretches; the car resumes after the first two (the third ends with the light
+    // off). A car delayed past a whole red stretch could miss one, never both.
+    assert!(moves >= 3 && waits >= 1 && resumes >= 1, "{run}");
     assert_eq!(*run.lines().last().unwrap(), "['MINI'] 到家了", "{run}");
 }
 
 #[test]
 fn condition_wakes_every_consumer_and_the_predicate_stops_lost_wakeups() {
+    let _cores = cores_shared();
     let run = lesson("condition").run().success();
     let notified = run.position("p: producer after notifyAll");
     for consumer in ["c1", "c2"] {
@@ -446,6 +484,7 @@ fn condition_wakes_every_consumer_and_the_predicate_stops_lost_wakeups() {
 
 #[test]
 fn producer_consumer_eats_every_bone_exactly_once() {
+    let _cores = cores_shared();
     // More bones than the queue and two quick bites can hold, so Tim must find it full.
     let run = lesson("producer_consumer")
         .args(["--items", "30"])
@@ -473,6 +512,7 @@ fn producer_consumer_eats_every_bone_exactly_once() {
 
 #[test]
 fn bad_input_gives_a_usage_error_not_a_panic() {
+    let _cores = cores_shared();
     for (args, tick) in [
         (vec!["--cycles", "abc"], "40"),
         (vec![], "abc"),
@@ -484,8 +524,30 @@ fn bad_input_gives_a_usage_error_not_a_panic() {
             .run();
         run.usage_error();
     }
-    lesson("race")
-        .args(["--iterations", "-5"])
-        .run()
-        .usage_error();
+    // Values that would overflow the arithmetic are refused up front, with one error line.
+    for (name, args, tick) in [
+        ("race", vec!["--iterations", "-5"], "40"),
+        ("race", vec!["--iterations", "18446744073709551615"], "40"),
+        ("race", vec!["--max-runs", "0"], "40"),
+        ("mutex", vec!["--iterations", "18446744073709551615"], "40"),
+        ("traffic_light", vec![], "18446744073709551615"),
+        ("traffic_light", vec!["--tick-ms", "60001"], "40"),
+        ("daemon", vec![], "0"),
+    ] {
+        let run = lesson(name).env("TICK_MS", tick).args(&args).run();
+        run.usage_error();
+    }
+}
+
+#[test]
+fn every_lesson_ends_quietly_when_its_stdout_is_closed() {
+    let _cores = cores_shared();
+    for name in LESSONS.iter().chain(&["threads"]) {
+        // Few iterations: the point is the closed stdout, not the cores.
+        let args: &[&str] = match *name {
+            "race" | "mutex" => &["--iterations", "1000"],
+            _ => &[],
+        };
+        testkit::assert_quiet_when_stdout_closed(lesson_path(name), args);
+    }
 }

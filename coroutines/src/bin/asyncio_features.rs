@@ -41,7 +41,8 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `tokio = { version = "1", features = ["rt", "time", "net", "io-util", "process"] }`.
+//! `tokio = { version = "1", features = ["rt", "time", "net", "io-util", "process"] }`,
+//! `sigpipe = "0.1"`.
 //!
 //! [tokio]: https://docs.rs/tokio
 
@@ -60,7 +61,7 @@ use tokio::time::{Instant, sleep};
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
     /// Run as the subprocess: copy stdin to stdout in capitals.
     #[arg(long, hide = true)]
@@ -171,6 +172,8 @@ fn child() -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     if args.child {
         return child();

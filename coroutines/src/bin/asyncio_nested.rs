@@ -31,7 +31,7 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `tokio = { version = "1", features = ["rt"] }`.
+//! `tokio = { version = "1", features = ["rt"] }`, `sigpipe = "0.1"`.
 //!
 //! [tokio]: https://docs.rs/tokio
 
@@ -54,6 +54,8 @@ async fn cor2() -> u32 {
 }
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     Args::parse();
     drop(cor2()); // builds the future and drops it: its body never runs
     println!("cor2() called without .await: nothing printed, the future was dropped unpolled");

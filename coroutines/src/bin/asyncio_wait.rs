@@ -38,7 +38,7 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `tokio = { version = "1", features = ["rt", "time"] }`.
+//! `tokio = { version = "1", features = ["rt", "time"] }`, `sigpipe = "0.1"`.
 //!
 //! [tokio]: https://docs.rs/tokio
 
@@ -51,7 +51,7 @@ use tokio::time::{Instant, sleep};
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
 }
 
@@ -72,6 +72,8 @@ async fn demo(start: Instant, tick: Duration) {
 }
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let tick = Duration::from_millis(Args::parse().tick_ms);
     // asyncio.get_event_loop(): one thread, with timers.
     let event_loop = match tokio::runtime::Builder::new_current_thread()

@@ -40,7 +40,8 @@
 //! ok
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `corosensei = "0.3"`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `corosensei = "0.3"`,
+//! `sigpipe = "0.1"`.
 //!
 //! [corosensei]: https://docs.rs/corosensei
 
@@ -64,6 +65,8 @@ fn create_num(all_num: u32) -> Coroutine<(), u64, &'static str> {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     Args::parse();
     let mut obj = create_num(10);
     loop {

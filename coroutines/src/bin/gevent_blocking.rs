@@ -46,7 +46,8 @@
 //! blocking / cooperative = 1.6
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `may = "0.3"`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `may = "0.3"`,
+//! `sigpipe = "0.1"`.
 //!
 //! [may]: https://docs.rs/may
 
@@ -58,7 +59,7 @@ use std::time::{Duration, Instant};
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
 }
 
@@ -89,6 +90,8 @@ fn run_both(nap: fn(Duration), tick: Duration) -> f64 {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let tick = Duration::from_millis(Args::parse().tick_ms);
     may::config().set_workers(1);
 

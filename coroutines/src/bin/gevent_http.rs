@@ -51,7 +51,7 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `may = "0.3"`,
-//! `httparse = "1"`.
+//! `httparse = "1"`, `sigpipe = "0.1"`.
 //!
 //! [may]: https://docs.rs/may
 //! [httparse]: https://docs.rs/httparse
@@ -69,7 +69,7 @@ use std::time::{Duration, Instant};
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
     /// http:// URLs to fetch instead of the lesson's own three pages.
     #[arg(value_parser = parse_http_url)]
@@ -255,6 +255,8 @@ fn serve(mut stream: TcpStream, tick: Duration) -> io::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     let tick = Duration::from_millis(args.tick_ms);
     may::config().set_workers(1).set_stack_size(STACK_WORDS);

@@ -23,14 +23,24 @@
 //! that `unsafe` call so it looks safe, which is the complaint of may issue #109
 //! (<https://github.com/Xudong-Huang/may/issues/109>). This lesson stays sound because its
 //! coroutines keep no thread-local across a yield (`println!` takes and releases the stdout lock
-//! within one call), and they only print and sleep, a few KiB of stack at most; and were a stack
-//! to overflow, it would hit the guard page below every may stack and be reported, not silently
-//! corrupt memory.
-//! Everything a coroutine captures must be `Send` for the same reason: it may move threads.
+//! within one call), and they only print and sleep, a few KiB of stack at most.
+//!
+//! **Stack overflow.** It is caught, not left to corrupt memory. may's stacks come from the
+//! `generator` crate (0.8), which leaves a no-access guard page below each one and installs a
+//! `SIGSEGV` handler. A coroutine that runs into the guard page (Rust's stack probes make even a
+//! large frame touch it first) makes the handler print `coroutine in thread '…' has overflowed
+//! its stack` and switch back to the scheduler. The coroutine ends as if it had panicked: its
+//! `join` returns `Err`, the destructors of its locals never run (what it held stays held), and
+//! the rest of the program goes on; `--overflow` shows it. (may's README still says an overflow
+//! is a segmentation fault: that was before the handler. Leaving a signal handler by switching
+//! stacks is not something POSIX defines; Linux allows it.) C code called from a coroutine (the
+//! system's name resolver, say) has no stack probes and can jump past one page, so such
+//! coroutines get a bigger stack (see `gevent_http`).
 //!
 //! **Run it:**
 //! ```text
 //! cargo run -p coroutines --bin gevent_spawn
+//! cargo run -p coroutines --bin gevent_spawn -- --overflow   # then overflow a stack on purpose
 //! ```
 //!
 //! **Output** (within one tick the two coroutines may print in either order):
@@ -45,8 +55,11 @@
 //! <coroutine f1(5)> 4
 //! joined f1(5) and f1(3) after 5.0 ticks (5 and 3 ticks of sleep, overlapped)
 //! ```
+//! and with `--overflow`, on stderr `coroutine in thread '<unknown>' has overflowed its stack`,
+//! then `deep: join returned Err: the overflow was caught, and main goes on`.
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `may = "0.3"`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `may = "0.3"`,
+//! `sigpipe = "0.1"`.
 //!
 //! [may]: https://docs.rs/may
 
@@ -58,8 +71,11 @@ use std::time::{Duration, Instant};
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
+    /// Then run a coroutine that recurses far past its 32 KiB stack, and join it.
+    #[arg(long)]
+    overflow: bool,
 }
 
 /// The notes' `f1`: print who is running and a counter, sleep one tick, `n` times.
@@ -72,8 +88,20 @@ fn f1(n: u32, tick: Duration) {
     }
 }
 
+/// Recursion `depth` frames deep, 256 bytes a frame: far more than a coroutine's stack.
+fn deep(depth: u32) -> u32 {
+    let frame = std::hint::black_box([depth as u8; 256]);
+    if depth == 0 {
+        return 0;
+    }
+    deep(depth - 1) + u32::from(frame[1]) // uses the frame after the call: not a loop
+}
+
 fn main() {
-    let tick = Duration::from_millis(Args::parse().tick_ms);
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
+    let args = Args::parse();
+    let tick = Duration::from_millis(args.tick_ms);
     may::config().set_workers(1);
 
     let start = Instant::now();
@@ -89,4 +117,13 @@ fn main() {
         "joined f1(5) and f1(3) after {:.1} ticks (5 and 3 ticks of sleep, overlapped)",
         start.elapsed().as_secs_f64() / tick.as_secs_f64()
     );
+
+    if args.overflow {
+        match may::go!(|| deep(100_000)).join() {
+            Ok(_) => println!("deep: finished (its stack was big enough)"),
+            Err(_) => {
+                println!("deep: join returned Err: the overflow was caught, and main goes on")
+            }
+        }
+    }
 }

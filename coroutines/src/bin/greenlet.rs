@@ -56,7 +56,8 @@
 //! 2
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `corosensei = "0.3"`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `corosensei = "0.3"`,
+//! `sigpipe = "0.1"`.
 //!
 //! [corosensei]: https://docs.rs/corosensei
 
@@ -70,7 +71,7 @@ use std::time::Duration;
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
     /// Rounds of the test1/test2 ping-pong (the notes loop forever).
     #[arg(long, default_value_t = 5)]
@@ -232,6 +233,8 @@ fn ping_pong(rounds: u32, tick: Duration) {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     notes_example();
     println!("--- values through switch");

@@ -36,7 +36,7 @@
 //! and again: zs ls ww
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 
@@ -86,6 +86,8 @@ fn print_all(items: impl IntoIterator<Item = String>) {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     Args::parse();
     let mut s = Students::default();
     s.add("zs");

@@ -45,7 +45,7 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `corosensei = "0.3"`,
-//! `may = "0.3"`, `tokio = { version = "1", features = ["rt"] }`.
+//! `may = "0.3"`, `tokio = { version = "1", features = ["rt"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use corosensei::{Coroutine, Yielder};
@@ -157,6 +157,8 @@ fn best(batches: u32, rounds: u32, mut measure: impl FnMut(u32) -> Duration) -> 
 }
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     may::config().set_workers(1);
     let runtime = match tokio::runtime::Builder::new_current_thread().build() {

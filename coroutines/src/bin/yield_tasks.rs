@@ -35,7 +35,8 @@
 //! 5 rounds, 10 turns, one thread
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `corosensei = "0.3"`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `corosensei = "0.3"`,
+//! `sigpipe = "0.1"`.
 //!
 //! [corosensei]: https://docs.rs/corosensei
 
@@ -48,7 +49,7 @@ use std::time::Duration;
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
     /// How many times main resumes each worker (the notes loop forever).
     #[arg(long, default_value_t = 5)]
@@ -67,6 +68,8 @@ fn work(name: &'static str, tick: Duration) -> Coroutine<(), (), ()> {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     let tick = Duration::from_millis(args.tick_ms);
     let mut w1 = work("work1", tick);

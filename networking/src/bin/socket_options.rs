@@ -7,21 +7,29 @@
 //! than 1024 bytes comes back cut to 1024; the rest is gone and nothing says so (the cut may even
 //! fall inside a GBK character, so the decode fails as well).
 //!
-//! **This lesson.** What that socket could have been told, with `socket2`, in four parts:
+//! **This lesson.** What that socket could have been told, in four parts, with std where std
+//! has the option and with `socket2` where it does not:
 //! 1. `SO_REUSEADDR`: a server closes a connection first, so its side waits in `TIME_WAIT`
 //!    (a minute on Linux) and keeps the port; a restart on that port fails without the option
 //!    and works with it. On Linux the old socket must have had it too, which is why a server
-//!    sets it every time it starts.
-//! 2. `SO_RCVBUF` / `SO_SNDBUF`: ask for a size, read back what the kernel gave.
-//! 3. A read timeout: `recvfrom` on a quiet socket gives up after one tick instead of never.
+//!    sets it every time it starts. std's `TcpListener::bind` already sets it on Unix, so the
+//!    "on" half is plain std; the "off" half (Python's default) needs socket2.
+//! 2. `SO_RCVBUF` / `SO_SNDBUF` (socket2): ask for a size, read back what the kernel gave.
+//! 3. A read timeout (std): `recvfrom` on a quiet socket gives up after one tick, not never.
 //! 4. `recvfrom(1024)`: a datagram exactly 1024 bytes long fits; a longer one is detected as
-//!    truncated, from the flags of a receive call, with how many bytes were lost. Then the fix:
-//!    learn the size first, receive into a buffer that holds it.
+//!    truncated, from the flags of a receive call (socket2), with how many bytes were lost. Then
+//!    the fix: learn the size first, receive into a buffer that holds it.
 //!
-//! **Rust differences.** `socket2::Socket` is the layer under std's sockets: create it, set what
-//! std does not offer (reuse address, buffer sizes), `bind`, then make it a
+//! **Rust differences.** std's sockets cover the common options: `set_read_timeout` and
+//! `set_write_timeout` on `UdpSocket` and `TcpStream`, `set_nodelay`, `set_ttl`, `set_broadcast`,
+//! and `TcpListener::bind` sets `SO_REUSEADDR` by itself on Unix (not on Windows, where the
+//! option lets another program steal the port). `socket2::Socket` is the layer under them, for
+//! the rest: options that must be set before `bind` (std creates and binds in one call, so an
+//! option std does not set itself comes too late), options std has no method for (buffer sizes,
+//! `SO_REUSEPORT`), and receive flags. Create it, set the options, `bind`, then make it a
 //! `std::net::TcpListener` or `UdpSocket` with `.into()`; `SockRef::from(&std_socket)` reaches
-//! the socket2 API again later. std's `recv_from(&mut [u8])` cuts as silently as Python's. The
+//! the socket2 API on a std socket later. std's `recv_from(&mut [u8])` cuts as silently as
+//! Python's. The
 //! kernel reports the cut as the `MSG_TRUNC` flag of `recvmsg`, which socket2 calls in
 //! `recv_from_vectored_with_flags` and returns as `RecvFlags::is_truncated()`. That call writes
 //! into a `MaybeUninit` buffer which safe code may not read, so the lesson uses it to *peek*
@@ -56,7 +64,7 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `socket2 = "0.6"`,
-//! `libc = "0.2"`.
+//! `libc = "0.2"`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
@@ -69,7 +77,7 @@ use std::time::{Duration, Instant};
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
     /// Bytes in the datagram that does not fit (a UDP datagram holds at most 65507).
     #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u32).range(1..=65507))]
@@ -85,6 +93,8 @@ struct Args {
 const LOOPBACK: &str = "127.0.0.1:0";
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     let tick = Duration::from_millis(args.tick_ms);
     let result = reuse_address()
@@ -100,9 +110,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// A listener with `SO_REUSEADDR` as asked. std's `bind` always sets it on Unix; only socket2
+/// can leave it off, because it must be decided before `bind`.
 fn tcp_listener(addr: SocketAddr, reuse: bool) -> io::Result<TcpListener> {
+    if reuse {
+        return TcpListener::bind(addr);
+    }
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(reuse)?;
+    socket.set_reuse_address(false)?;
     socket.bind(&addr.into())?;
     socket.listen(128)?;
     Ok(socket.into())
@@ -149,17 +164,10 @@ fn buffer_sizes(asked: usize) -> io::Result<()> {
     Ok(())
 }
 
-fn udp_socket() -> io::Result<UdpSocket> {
-    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-    socket.bind(&LOOPBACK.parse::<SocketAddr>().unwrap().into())?;
-    Ok(socket.into())
-}
-
 fn read_timeout(tick: Duration) -> io::Result<()> {
     println!("read timeout");
-    let quiet = udp_socket()?;
-    // std has this one too; `SockRef` reaches every socket2 option on a std socket.
-    SockRef::from(&quiet).set_read_timeout(Some(tick))?;
+    let quiet = UdpSocket::bind(LOOPBACK)?;
+    quiet.set_read_timeout(Some(tick))?; // std: Python's settimeout
     let started = Instant::now();
     let outcome = match quiet.recv_from(&mut [0; 1024]) {
         Ok((n, from)) => format!("got {n} bytes from {from}"),
@@ -189,8 +197,8 @@ fn peek(socket: &UdpSocket, buffer: usize) -> io::Result<(usize, bool)> {
 #[cfg(target_os = "linux")]
 fn truncation(size: usize, buffer: usize) -> io::Result<()> {
     println!("recvfrom({buffer})");
-    let receiver = udp_socket()?;
-    let sender = udp_socket()?;
+    let receiver = UdpSocket::bind(LOOPBACK)?;
+    let sender = UdpSocket::bind(LOOPBACK)?;
     let to = receiver.local_addr()?;
     // One datagram exactly the size of the buffer, which fits, and one of `size` bytes.
     for len in [buffer, size] {

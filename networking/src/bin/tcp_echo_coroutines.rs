@@ -14,7 +14,8 @@
 //! coroutine and one coroutine per connection, on `--workers` OS threads (default 2). The client
 //! is the same, plain std sockets on the main thread (not a coroutine): it opens `--clients`
 //! connections at once (default 200), sends on each and reads every echo while all are open. At
-//! that point the server holds every connection on far fewer OS threads; both counts are printed.
+//! that point the server holds every connection on far fewer OS threads; both counts are printed
+//! (the threads on Linux, from `/proc`; "unknown" if it is not mounted).
 //! Then the client closes them, and the server is told to stop the same way.
 //!
 //! **Rust differences.** There is nothing to patch: `may::net::TcpListener` and `TcpStream` are
@@ -24,11 +25,14 @@
 //! whole worker, like unpatched gevent.) `may::net::TcpListener::bind` is itself built on
 //! `socket2`: it sets `SO_REUSEADDR` and, on Unix, `SO_REUSEPORT`, so a second copy of this server
 //! on the same port would share it rather than fail. `go!` hides an `unsafe` spawn: may cannot
-//! promise safety, because a coroutine that uses thread-locals (they belong to whichever worker
-//! runs it at the moment) or overflows its small stack (32 KiB by default) is undefined behaviour
-//! (may issue #109). The `unsafe_code` lint (denied in this workspace) does not look inside
-//! another crate's macro, so this file needs no `allow`; it is sound because its coroutines use no thread-locals
-//! and little stack (a 1 KiB buffer).
+//! promise safety, because a coroutine that keeps a reference to a thread-local across a yield
+//! may find it belongs to another worker by then (may issue #109). The `unsafe_code` lint (denied
+//! in this workspace) does not look inside another crate's macro, so this file needs no `allow`;
+//! it is sound because its coroutines use no thread-locals. Their stacks are small (32 KiB by
+//! default) and these need little (a 1 KiB buffer); an overflow would not corrupt memory either:
+//! may's stacks (from the `generator` crate) have a guard page whose `SIGSEGV` handler reports
+//! the overflow and ends that coroutine as if it had panicked, its destructors unrun, while the
+//! program goes on (`gevent_spawn --overflow` shows it).
 //!
 //! **Run it:**
 //! ```text
@@ -47,7 +51,8 @@
 //! server: told to stop; served 200 connections, at most 200 at once; worker threads: 2
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `may = "0.3"`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `may = "0.3"`,
+//! `sigpipe = "0.1"`.
 
 use clap::Parser;
 use may::go;
@@ -62,7 +67,7 @@ use std::time::Duration;
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
     /// The server's address (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -103,6 +108,8 @@ impl Drop for Open {
 }
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -201,10 +208,7 @@ fn clients(addr: SocketAddr, count: usize, timeout: Duration, gauge: &Gauge) -> 
         stream.read_exact(&mut echo)?;
         echoes.push(echo);
     }
-    #[cfg(target_os = "linux")]
-    let threads = std::fs::read_dir("/proc/self/task")?.count();
-    #[cfg(not(target_os = "linux"))]
-    let threads = "(counted on Linux only)";
+    let threads = os_threads();
     println!(
         "client: all {count} echoed while open; server connections open now: {}, OS threads: {threads}",
         gauge.now.load(Ordering::SeqCst)
@@ -217,4 +221,19 @@ fn clients(addr: SocketAddr, count: usize, timeout: Duration, gauge: &Gauge) -> 
         println!("client {id} got back: {}", String::from_utf8_lossy(&echo));
     }
     Ok(())
+}
+
+/// The process's OS threads, from Linux's `/proc/self/task`; a note where that cannot be read
+/// (no `/proc` mounted, say), so the lesson still runs.
+#[cfg(target_os = "linux")]
+fn os_threads() -> String {
+    match std::fs::read_dir("/proc/self/task") {
+        Ok(tasks) => tasks.count().to_string(),
+        Err(e) => format!("unknown (/proc/self/task: {e})"),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn os_threads() -> String {
+    "(counted on Linux only)".to_string()
 }

@@ -8,12 +8,16 @@
 //! that must serve many clients at once hands each accepted socket to a new thread, which echoes
 //! what it reads until the client closes.
 //!
-//! **This lesson.** The server: a listener made with `socket2` (`SO_REUSEADDR`, a backlog of
-//! 1024), an accept loop on its own thread, and one thread per connection that echoes until end
-//! of stream. The client, on the main thread: it opens `--clients` connections at once, sends a
+//! **This lesson.** The server: a listener, an accept loop on its own thread, and one thread per
+//! connection that echoes until end of stream. The listener is made with `socket2` for the one
+//! thing std does not offer: a backlog of 1024 waiting connections, for up to 1000 clients
+//! connecting at once (std's `TcpListener::bind` listens with 128). It also sets `SO_REUSEADDR`,
+//! as std's `bind` does by itself on Unix, so a restart on the same port does not wait for
+//! `TIME_WAIT` (see `socket_options`). The client, on the main thread: it opens `--clients` connections at once, sends a
 //! different message on each and reads every echo while all of them are still open. At that
 //! point it prints how many connections the server holds and how many OS threads the process
-//! has (Linux): one per connection, plus main and the accept loop. Then it closes them one by one
+//! has (Linux, from `/proc`; "unknown" if it is not mounted): one per connection, plus main and
+//! the accept loop. Then it closes them one by one
 //! and prints what each got back. Last, the server is told to stop: a flag, and one more
 //! connection to wake the blocked `accept`; it waits for its connection threads and says how many
 //! it served.
@@ -40,7 +44,8 @@
 //! server: told to stop; served 20 connections, at most 20 at once
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `socket2 = "0.6"`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `socket2 = "0.6"`,
+//! `sigpipe = "0.1"`.
 
 use clap::Parser;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -55,7 +60,7 @@ use std::time::Duration;
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
     /// The server's address (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -93,6 +98,8 @@ impl Drop for Open<'_> {
 }
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -105,11 +112,11 @@ fn main() -> ExitCode {
 
 fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    socket.set_reuse_address(true)?;
+    socket.set_reuse_address(true)?; // what std's bind does on Unix
     socket
         .bind(&addr.into())
         .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {addr}: {e}")))?;
-    socket.listen(1024)?;
+    socket.listen(1024)?; // std's bind listens with 128
     Ok(socket.into())
 }
 
@@ -182,10 +189,7 @@ fn clients(addr: SocketAddr, count: usize, timeout: Duration, gauge: &Gauge) -> 
         stream.read_exact(&mut echo)?;
         echoes.push(echo);
     }
-    #[cfg(target_os = "linux")]
-    let threads = std::fs::read_dir("/proc/self/task")?.count();
-    #[cfg(not(target_os = "linux"))]
-    let threads = "(counted on Linux only)";
+    let threads = os_threads();
     println!(
         "client: all {count} echoed while open; server connections open now: {}, OS threads: {threads}",
         gauge.now.load(Ordering::SeqCst)
@@ -198,4 +202,19 @@ fn clients(addr: SocketAddr, count: usize, timeout: Duration, gauge: &Gauge) -> 
         println!("client {id} got back: {}", String::from_utf8_lossy(&echo));
     }
     Ok(())
+}
+
+/// The process's OS threads, from Linux's `/proc/self/task`; a note where that cannot be read
+/// (no `/proc` mounted, say), so the lesson still runs.
+#[cfg(target_os = "linux")]
+fn os_threads() -> String {
+    match std::fs::read_dir("/proc/self/task") {
+        Ok(tasks) => tasks.count().to_string(),
+        Err(e) => format!("unknown (/proc/self/task: {e})"),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn os_threads() -> String {
+    "(counted on Linux only)".to_string()
 }

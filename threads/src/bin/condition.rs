@@ -38,7 +38,7 @@
 //! c4 (predicate): ready was already true, so it did not wait
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use std::sync::{Arc, Condvar, Mutex};
@@ -49,7 +49,7 @@ use std::time::Duration;
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
 }
 
@@ -88,6 +88,8 @@ fn spawn(
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let tick = Duration::from_millis(Args::parse().tick_ms);
 
     let condition = Arc::new(Condition::default());

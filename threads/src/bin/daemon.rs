@@ -31,7 +31,7 @@
 //! and with `--join`, four lines of each thread, then
 //! `主线程: returning after 4.0 ticks, both threads joined`.
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use std::thread;
@@ -41,7 +41,7 @@ use std::time::{Duration, Instant};
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
     /// Wait for the threads before main returns (the notes' second program).
     #[arg(long)]
@@ -57,6 +57,8 @@ fn play(what: &str, tick: Duration) {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     let tick = Duration::from_millis(args.tick_ms);
     let start = Instant::now();

@@ -44,7 +44,7 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `parking_lot = { version = "0.12", features = ["deadlock_detection"] }`.
+//! `parking_lot = { version = "0.12", features = ["deadlock_detection"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use parking_lot::{Mutex, deadlock};
@@ -57,7 +57,7 @@ use std::time::Duration;
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
 }
 
@@ -82,6 +82,8 @@ fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
 }
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let tick = Duration::from_millis(Args::parse().tick_ms);
 
     // Opposite order: thread-1 takes A then B, thread-2 takes B then A.

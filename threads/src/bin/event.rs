@@ -38,7 +38,7 @@
 //! bye
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use std::io::{self, BufRead, IsTerminal, Write};
@@ -50,7 +50,7 @@ use std::time::Duration;
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
 }
 
@@ -116,6 +116,8 @@ fn tour(tick: Duration) {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let tick = Duration::from_millis(Args::parse().tick_ms);
     tour(tick);
 

@@ -31,7 +31,7 @@
 //! x = 2000001
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use std::sync::{Arc, Mutex};
@@ -41,7 +41,7 @@ use std::thread;
 #[derive(Parser)]
 struct Args {
     /// Updates per thread.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     iterations: u64,
 }
 
@@ -51,6 +51,8 @@ fn change(balance: &mut i64, n: i64) {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let iterations = Args::parse().iterations;
 
     // 003: lock around each change.

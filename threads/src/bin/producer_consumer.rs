@@ -39,7 +39,7 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `crossbeam-channel = "0.5"`.
+//! `crossbeam-channel = "0.5"`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
@@ -50,7 +50,7 @@ use std::time::Duration;
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
     /// How many bones Tim makes.
     #[arg(long, default_value_t = 16)]
@@ -89,6 +89,8 @@ fn consumer(name: &str, queue: Receiver<String>, tick: Duration) {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     let tick = Duration::from_millis(args.tick_ms);
     let (sender, receiver) = bounded(CAPACITY);

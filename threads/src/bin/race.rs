@@ -7,6 +7,13 @@
 //! balance is not 0 (the notes got 20): `+=` is a read followed by a write, and when the two
 //! threads interleave between the read and the write, one write wipes out the other.
 //!
+//! **If your Python prints 0.** CPython 3.10 and later hand the interpreter to another thread
+//! only at certain points (such as a call or the jump back to the top of a loop), never between
+//! the read and the write of `balance += n`, so on those versions the notes' program usually
+//! prints 0. The race is still there (nothing in the language promises that `+=` is atomic); the
+//! interpreter just rarely lets it happen. The notes ran an older CPython. Rust threads really
+//! run at the same time, on different cores, so here the race shows on almost every run.
+//!
 //! **This lesson.** The same race, made visible and counted. Each `+=` is split into its two
 //! steps, a read and a write, so the threads can interleave between them. The write is a `swap`,
 //! which also returns the value it replaced: if that is not what this thread read a moment
@@ -33,7 +40,7 @@
 //! run 1: balance = -48 (should be 0), lost updates: 3617 of 4000000 writes
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
@@ -44,10 +51,10 @@ use std::thread;
 #[derive(Parser)]
 struct Args {
     /// Calls of `change` per thread.
-    #[arg(long, default_value_t = 1_000_000)]
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000_000))]
     iterations: u64,
     /// Runs to try before giving up on seeing a lost update.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     max_runs: u32,
 }
 
@@ -85,6 +92,8 @@ fn run(iterations: u64) -> (i64, u64) {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     let writes = args.iterations * 2 * 2;
     for attempt in 1..=args.max_runs {

@@ -37,7 +37,8 @@
 //! std Mutex locked again by its own thread: WouldBlock (a plain lock() would never return)
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `parking_lot = "0.12"`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `parking_lot = "0.12"`,
+//! `sigpipe = "0.1"`.
 
 use clap::Parser;
 use parking_lot::ReentrantMutex;
@@ -50,7 +51,7 @@ use std::time::Duration;
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
 }
 
@@ -87,6 +88,8 @@ fn report(num: u32, lock: &Shared) {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let tick = Duration::from_millis(Args::parse().tick_ms);
     let lock: Shared = Arc::new(ReentrantMutex::new(RefCell::new(Counter {
         globals_num: 0,

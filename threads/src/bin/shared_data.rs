@@ -36,7 +36,7 @@
 //! ROUNDS (a static) = 6
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -48,7 +48,7 @@ use std::time::Duration;
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
 }
 
@@ -56,6 +56,8 @@ struct Args {
 static ROUNDS: AtomicUsize = AtomicUsize::new(0);
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let tick = Duration::from_millis(Args::parse().tick_ms);
     let board = Arc::new(Mutex::new(Vec::new()));
     let num = Arc::new(AtomicI64::new(0));

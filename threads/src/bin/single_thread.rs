@@ -29,7 +29,7 @@
 //! end after 7.0 ticks (3 + 4 ticks of sleep, one after the other)
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use std::thread;
@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
 }
 
@@ -65,6 +65,8 @@ fn ticks_since(start: Instant, tick: Duration) -> f64 {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let tick = Duration::from_millis(Args::parse().tick_ms);
     let start = Instant::now();
     music("爱的故事上集", 3, tick, start);

@@ -37,7 +37,7 @@
 //! 20 workers joined after 1.0 ticks (one after the other: 20)
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use std::thread;
@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
 }
 
@@ -62,6 +62,8 @@ fn run(n: &str, tick: Duration) {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let tick = Duration::from_millis(Args::parse().tick_ms);
 
     let start = Instant::now();

@@ -11,12 +11,15 @@
 //! of green and 2 of red), then the light turns off and the car goes home. The car never moves on
 //! red, waits on red, and resumes on green.
 //!
-//! **Rust differences.** The notes' event is a green/not-green flag; here the light's state
-//! itself (green, red or off) sits in a `Mutex` with a `Condvar`, which is what an event is made
-//! of (see `event`). The car checks the colour and prints "开动了" while holding the lock, and
-//! the light changes colour and prints it under the same lock. So the printed order is the real
-//! order: a "开动了" line always stands in a green stretch. In the Python, the car's check and its
-//! print are separate steps, and a change to red can slip in between.
+//! **Rust differences.** std has no `Event`: it gives the parts (a `Mutex`, a `Condvar`, and
+//! `thread::park` for a single waiter), and an event is a few lines on top of them. The `Event`
+//! here is a copy of the one in the `event` lesson: a `bool` in a `Mutex` plus a `Condvar`, with
+//! `set`, `clear`, `is_set` and `wait`. The car uses it as the notes do: `is_set` to look,
+//! `wait` to block on red. Two things are added. The light also turns off, so the car can go
+//! home: the light raises an `off` flag and sets the event to wake the car. And each thread holds
+//! the stdout lock while it looks at or changes the event and prints what it saw, so the printed
+//! order is the real order: a "开动了" line always stands in a green stretch. In the Python, the
+//! car's `is_set()` and its `print` are separate steps, and the light can turn red in between.
 //!
 //! **Run it:**
 //! ```text
@@ -43,9 +46,11 @@
 //! ['MINI'] 到家了
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -54,76 +59,88 @@ use std::time::Duration;
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
     /// Green-then-red cycles before the light turns off.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=1000))]
     cycles: u32,
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum Color {
-    Green,
-    Red,
-    Off,
-}
-
-struct Light {
-    color: Mutex<Color>,
+/// Python's `threading.Event`, as in the `event` lesson.
+#[derive(Default)]
+struct Event {
+    flag: Mutex<bool>,
     changed: Condvar,
 }
 
-impl Light {
-    /// Green from the start, as the notes' `event.set()` before the loop.
-    fn new() -> Self {
-        Light {
-            color: Mutex::new(Color::Green),
-            changed: Condvar::new(),
-        }
-    }
-
-    fn show(&self, color: Color, message: &str) {
-        let mut current = self.color.lock().unwrap();
-        *current = color;
-        println!("{message}");
+impl Event {
+    fn set(&self) {
+        *self.flag.lock().unwrap() = true;
         self.changed.notify_all();
     }
+
+    fn clear(&self) {
+        *self.flag.lock().unwrap() = false;
+    }
+
+    fn is_set(&self) -> bool {
+        *self.flag.lock().unwrap()
+    }
+
+    fn wait(&self) {
+        let flag = self.flag.lock().unwrap();
+        let _set = self.changed.wait_while(flag, |set| !*set).unwrap();
+    }
 }
 
-fn lighter(light: &Light, cycles: u32, tick: Duration) {
+/// The notes' global `event` (set = green), and the light's end, which the notes never reach.
+#[derive(Default)]
+struct Road {
+    green: Event,
+    off: AtomicBool,
+}
+
+fn lighter(road: &Road, cycles: u32, tick: Duration) {
     for _ in 0..cycles {
-        for (color, message, ticks) in [
-            (Color::Green, "现在是绿灯", 3),
-            (Color::Red, "现在是红灯", 2),
-        ] {
+        for (green, message, ticks) in [(true, "现在是绿灯", 3), (false, "现在是红灯", 2)]
+        {
             for _ in 0..ticks {
-                light.show(color, message);
+                let mut out = io::stdout().lock();
+                if green {
+                    road.green.set();
+                } else {
+                    road.green.clear();
+                }
+                writeln!(out, "{message}").unwrap();
+                drop(out);
                 thread::sleep(tick);
             }
         }
     }
-    light.show(Color::Off, "灯关了");
+    let mut out = io::stdout().lock();
+    road.off.store(true, Ordering::SeqCst);
+    road.green.set(); // wakes a car waiting on red
+    writeln!(out, "灯关了").unwrap();
 }
 
-fn car(name: &str, light: &Light, tick: Duration) {
+fn car(name: &str, road: &Road, tick: Duration) {
     loop {
-        let mut color = light.color.lock().unwrap();
-        match *color {
-            Color::Off => break,
-            Color::Green => {
-                println!("['{name}'] 开动了...");
-                drop(color);
-                thread::sleep(tick);
-            }
-            Color::Red => {
-                println!("['{name}'] 看到红灯,等待中...");
-                color = light
-                    .changed
-                    .wait_while(color, |c| *c == Color::Red)
-                    .unwrap();
-                if *color == Color::Green {
-                    println!("['{name}'] 绿灯，请通行...");
-                }
+        let mut out = io::stdout().lock();
+        if road.off.load(Ordering::SeqCst) {
+            break;
+        }
+        if road.green.is_set() {
+            writeln!(out, "['{name}'] 开动了...").unwrap();
+            drop(out);
+            thread::sleep(tick);
+        } else {
+            writeln!(out, "['{name}'] 看到红灯,等待中...").unwrap();
+            drop(out); // never block holding stdout: the light needs it to turn green
+            road.green.wait();
+            let mut out = io::stdout().lock();
+            // Still green (a car that woke very late may find red again, and waits again).
+            if road.green.is_set() && !road.off.load(Ordering::SeqCst) {
+                writeln!(out, "['{name}'] 绿灯，请通行...").unwrap();
             }
         }
     }
@@ -131,17 +148,22 @@ fn car(name: &str, light: &Light, tick: Duration) {
 }
 
 fn main() {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     let tick = Duration::from_millis(args.tick_ms);
-    let light = Arc::new(Light::new());
+    let road = Arc::new(Road::default());
+    // Green from the start, as the notes' lighter sets it first; set here, before the car
+    // starts, so the car cannot look before the light has.
+    road.green.set();
 
     let light_thread = thread::spawn({
-        let light = Arc::clone(&light);
-        move || lighter(&light, args.cycles, tick)
+        let road = Arc::clone(&road);
+        move || lighter(&road, args.cycles, tick)
     });
     let car_thread = thread::spawn({
-        let light = Arc::clone(&light);
-        move || car("MINI", &light, tick)
+        let road = Arc::clone(&road);
+        move || car("MINI", &road, tick)
     });
     light_thread.join().unwrap();
     car_thread.join().unwrap();

@@ -1,0 +1,106 @@
+//! testkit's promises, checked with `sh` standing in for a lesson: a deadline kills the whole
+//! process group and shows what it printed, an orphan holding the output fails the run, and
+//! a closed stdout is judged quiet only for a success or a death by SIGPIPE.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::thread;
+use std::time::{Duration, Instant};
+use testkit::Lesson;
+
+/// The message of the panic `f` raises; fails the test if it returns normally.
+fn panic_message(f: impl FnOnce()) -> String {
+    let payload = panic::catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
+    match payload.downcast::<String>() {
+        Ok(text) => *text,
+        Err(payload) => payload.downcast_ref::<&str>().unwrap().to_string(),
+    }
+}
+
+/// The pid printed after `label` in `text`.
+fn pid_after(label: &str, text: &str) -> u32 {
+    let at = text
+        .find(label)
+        .unwrap_or_else(|| panic!("no {label:?} in {text}"))
+        + label.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+/// Waits until `pid` has died (gone from /proc, or a zombie nobody has reaped yet).
+fn assert_dies(pid: u32) {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| stat[stat.rfind(')')? + 2..].chars().next());
+        if matches!(state, None | Some('Z')) {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "process {pid} still alive: {state:?}"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_deadline_kills_the_whole_group_and_shows_its_output() {
+    let message = panic_message(|| {
+        Lesson::new("sh")
+            .args(["-c", "sleep 300 & echo child $!; echo on-stderr >&2; wait"])
+            .deadline(Duration::from_secs(1))
+            .run();
+    });
+    assert!(message.contains("did not finish within"), "{message}");
+    assert!(message.contains("on-stderr"), "{message}");
+    // The grandchild held the pipes; only killing the group lets its output be shown.
+    assert_dies(pid_after("child ", &message));
+}
+
+#[test]
+fn an_orphan_holding_the_output_fails_the_run_and_is_killed() {
+    let message = panic_message(|| {
+        Lesson::new("sh")
+            .args(["-c", "sleep 300 & echo orphan $!"])
+            .run();
+    });
+    assert!(message.contains("still held its"), "{message}");
+    assert_dies(pid_after("orphan ", &message));
+}
+
+#[test]
+fn a_finished_run_keeps_its_output() {
+    let run = Lesson::new("sh")
+        .args(["-c", "echo out; echo err >&2; echo TICK_MS=$TICK_MS"])
+        .tick_ms(7)
+        .run()
+        .success();
+    assert_eq!(run.lines(), ["out", "TICK_MS=7"]);
+    assert_eq!(run.stderr, "err\n");
+}
+
+#[test]
+fn death_by_sigpipe_on_a_closed_stdout_is_quiet() {
+    // `yes` writes for ever; the default SIGPIPE action ends it at the first write.
+    testkit::assert_quiet_when_stdout_closed("sh", &["-c", "exec yes"]);
+    // A program that prints nothing is quiet too.
+    testkit::assert_quiet_when_stdout_closed("true", &[]);
+}
+
+#[test]
+fn an_error_on_a_closed_stdout_is_not_quiet() {
+    // With SIGPIPE ignored (as in a Rust program without `sigpipe::reset()`), the write fails
+    // with EPIPE and the program complains: exactly what the check must catch.
+    let message = panic_message(|| {
+        testkit::assert_quiet_when_stdout_closed("sh", &["-c", "trap '' PIPE; exec yes"]);
+    });
+    assert!(message.contains("closed"), "{message}");
+    let message = panic_message(|| {
+        testkit::assert_quiet_when_stdout_closed("sh", &["-c", "echo 'failed printing' >&2"]);
+    });
+    assert!(message.contains("failed printing"), "{message}");
+}
