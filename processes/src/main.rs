@@ -1,7 +1,10 @@
 //! # The process lessons — 多进程
 //!
 //! `cargo run -p processes` prints the lessons of this member in reading order, one line each,
-//! with the command that runs it. Each lesson is one file in `src/bin/`.
+//! with the command that runs it. Each lesson is one file in `src/bin/`. The lessons start their
+//! child processes with `procspawn` and pass data with `ipc-channel`, except where the mechanism
+//! underneath is the lesson (`spawn_by_hand`, `pipe`, `terminate`, `process_states`,
+//! `spawn_cost`, the fork half of `no_shared_globals`).
 
 use clap::Parser;
 
@@ -16,7 +19,11 @@ const LESSONS: &[(&str, &str)] = &[
     ),
     (
         "spawn",
-        "创建进程 / 多进程: two named child processes run at once",
+        "创建进程 / 多进程: two named child processes at once (procspawn)",
+    ),
+    (
+        "spawn_by_hand",
+        "创建进程, by hand: what procspawn does (role argument, guard, PR_SET_PDEATHSIG)",
     ),
     (
         "pids",
@@ -24,7 +31,7 @@ const LESSONS: &[(&str, &str)] = &[
     ),
     (
         "args_kwargs",
-        "进程传参: args and kwargs cross to the child as JSON",
+        "进程传参: args and kwargs cross to the child through serde",
     ),
     (
         "no_shared_globals",
@@ -32,7 +39,7 @@ const LESSONS: &[(&str, &str)] = &[
     ),
     (
         "queue",
-        "进程通信 Queue: a bounded queue between processes, put waits when full",
+        "进程通信 Queue: a bounded queue on ipc-channel, put waits when full",
     ),
     ("pipe", "PIPE 管道通信: OS pipes, one-way and two-way"),
     (
@@ -45,11 +52,11 @@ const LESSONS: &[(&str, &str)] = &[
     ),
     (
         "manager",
-        "Manager: a process owns a dict and a list, proxies change them",
+        "Manager: a process owns dicts and a list, proxies (address, id) change them",
     ),
     (
         "pool_apply",
-        "进程池 Pool.apply: apply waits, so tasks run one at a time",
+        "进程池 Pool.apply: apply waits; Pool(2) gives the next task to a free worker",
     ),
     (
         "pool_async",
@@ -57,7 +64,7 @@ const LESSONS: &[(&str, &str)] = &[
     ),
     (
         "pool_options",
-        "进程池 parameters: initializer, maxtasksperchild, terminate, a killed worker",
+        "进程池 parameters: processes, initializer, maxtasksperchild, terminate, kill -9",
     ),
     (
         "terminate",
@@ -78,6 +85,8 @@ const LESSONS: &[(&str, &str)] = &[
 ];
 
 fn main() {
+    // `cargo run -p processes | head -1`: end quietly on a closed stdout (die of SIGPIPE).
+    sigpipe::reset();
     Args::parse();
     println!("多进程 — {} lessons, in reading order:\n", LESSONS.len());
     for (number, (name, what)) in LESSONS.iter().enumerate() {

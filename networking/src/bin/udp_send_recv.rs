@@ -9,24 +9,31 @@
 //! That is a race: if the datagram arrives before the receiver has bound its port, the kernel
 //! drops it (UDP keeps nothing for a port nobody holds) and the receiver waits forever.
 //!
-//! **This lesson.** The same two processes, started by this program re-running itself with a
-//! hidden `--role`. The receiver binds first and prints a line saying so; the parent starts the
-//! sender only after reading that line, so the datagram always finds its receiver. The parent
-//! relays the receiver's output, waits for both children and reaps them, on every path: a guard
-//! kills and waits on drop. The receiver gives up after 10 ticks instead of waiting forever.
-//! `--receiver 127.0.0.1:0` lets the system choose a free port; the sender is told the real one.
+//! **This lesson.** The same two processes. The receiver binds first and tells the parent the
+//! address it is bound to; only then does the parent start the sender, so the datagram always
+//! finds its receiver. The parent joins both. The receiver gives up after 10 ticks instead of
+//! waiting forever. `--receiver 127.0.0.1:0` lets the system choose a free port; the sender is
+//! told the real one. `--sender-first` shows the notes' race at its worst: the sender runs and
+//! ends before the receiver starts, the datagram is lost, and the receiver gives up.
 //!
-//! **Rust differences.** A process is a `std::process::Command`: there is no `fork` of a
-//! function as in `multiprocessing`, so the child is this same binary with other arguments.
-//! Sockets are made with `socket2` (the read timeout is set there) and used as
-//! `std::net::UdpSocket`. Python's `str.encode('gbk')` is `encoding_rs::GBK.encode`; decoding
-//! never fails, bytes that are not GBK become U+FFFD (�) and the line says so. A child that
-//! is never waited for stays a zombie; Rust's `Child` does not wait on drop, hence the guard.
+//! **Rust differences.** The processes are started with `procspawn::spawn(args, f)`, Python's
+//! `Process(target=f, args=...)`: `procspawn::init()` comes first in `main`, because a child is
+//! this program run again and runs `f` there; `f` is a plain `fn`, and its arguments and result
+//! cross through serde. The receiver's "I am bound" message travels on an `ipc-channel` whose
+//! sending end is one of its arguments: the parent waits on it, an event, not a guess. A bind
+//! error comes back as the child's result, and the parent prints it as one line. procspawn does
+//! not tie a child to its parent, so a hook in `init` asks Linux to kill each child when the
+//! parent dies, even by `kill -9` (`PR_SET_PDEATHSIG`): a waiting receiver never outlives its
+//! parent, holding its port. std's `UdpSocket` does it all here: `bind`, `set_read_timeout`,
+//! `send_to`, `recv_from`. Python's `str.encode('gbk')` is `encoding_rs::GBK.encode`; decoding
+//! never fails, bytes that are not GBK become U+FFFD (�) and the line says so. Linux only (the
+//! hook).
 //!
 //! **Run it:**
 //! ```text
 //! cargo run -p networking --bin udp_send_recv
 //! cargo run -p networking --bin udp_send_recv -- --receiver 127.0.0.1:0 --sender 127.0.0.1:0
+//! cargo run -p networking --bin udp_send_recv -- --sender-first
 //! ```
 //!
 //! **Output** (the pids vary):
@@ -35,25 +42,27 @@
 //! sender (pid 4243) bound to 127.0.0.1:2400
 //! sender (pid 4243): 已发送消息 (4 bytes of GBK to 127.0.0.1:2399)
 //! receiver (pid 4242): 接收消息: 你好 来源: 127.0.0.1:2400
-//! parent (pid 4241): reaped the receiver (exit status: 0) and the sender (exit status: 0)
+//! parent (pid 4241): joined the receiver and the sender
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `socket2 = "0.6"`,
-//! `encoding_rs = "0.8"`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! `ipc-channel = "0.22"`, `encoding_rs = "0.8"`,
+//! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser};
 use encoding_rs::GBK;
-use socket2::{Domain, Protocol, Socket, Type};
-use std::io::{self, BufRead, BufReader};
+use ipc_channel::ipc::{self, IpcSender};
+use std::error::Error;
+use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{self, Child, Command, ExitCode, ExitStatus, Stdio};
+use std::process::{self, ExitCode};
 use std::time::Duration;
 
 /// A UDP sender process sends 你好 in GBK to a receiver process.
 #[derive(Parser)]
 struct Args {
     /// Milliseconds in the notes' "one second".
-    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
     tick_ms: u64,
     /// The receiver's address (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:2399")]
@@ -61,74 +70,35 @@ struct Args {
     /// The sender's address (port 0: any free port).
     #[arg(long, default_value = "127.0.0.1:2400")]
     sender: SocketAddr,
-    /// Which process this is; the parent sets it for its children.
-    #[arg(long, value_enum, hide = true)]
-    role: Option<Role>,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Role {
-    Receiver,
-    Sender,
+    /// Run the sender to its end before the receiver starts, as the notes' race may.
+    #[arg(long)]
+    sender_first: bool,
 }
 
 const MESSAGE: &str = "你好";
 /// The receiver stops waiting after this many ticks: UDP may lose a datagram.
 const RECEIVE_TIMEOUT_TICKS: u32 = 10;
-/// The receiver's first line starts like this and ends with its address.
-const BOUND_TO: &str = "bound to ";
 
-fn main() -> ExitCode {
-    let args = Args::parse();
-    let tick = Duration::from_millis(args.tick_ms);
-    let result = match args.role {
-        None => parent(&args),
-        Some(Role::Receiver) => receive(args.receiver, tick),
-        Some(Role::Sender) => send(args.sender, args.receiver),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Said(message)) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-        Err(Failure::ChildSaid(code)) => ExitCode::from(code),
-    }
+fn bind(role: &str, addr: SocketAddr) -> Result<UdpSocket, String> {
+    UdpSocket::bind(addr).map_err(|e| format!("{role}: cannot bind {addr}: {e}"))
 }
 
-enum Failure {
-    /// Print this and fail.
-    Said(String),
-    /// A child failed and has printed why on the shared stderr: fail with its exit code.
-    ChildSaid(u8),
-}
-
-impl From<io::Error> for Failure {
-    fn from(e: io::Error) -> Self {
-        Failure::Said(e.to_string())
-    }
-}
-
-fn udp_socket(role: &str, addr: SocketAddr) -> Result<Socket, Failure> {
-    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    socket
-        .bind(&addr.into())
-        .map_err(|e| Failure::Said(format!("{role}: cannot bind {addr}: {e}")))?;
-    Ok(socket)
-}
-
-fn receive(addr: SocketAddr, tick: Duration) -> Result<(), Failure> {
-    let socket = udp_socket("receiver", addr)?;
-    socket.set_read_timeout(Some(tick * RECEIVE_TIMEOUT_TICKS))?;
-    let socket = UdpSocket::from(socket);
+/// The receiver process: binds, tells the parent where, and waits for one datagram.
+fn receive((addr, tick_ms, bound): (SocketAddr, u64, IpcSender<SocketAddr>)) -> Result<(), String> {
+    let socket = bind("receiver", addr)?;
+    let io_error = |e: io::Error| format!("receiver: {e}");
+    let timeout = Duration::from_millis(tick_ms) * RECEIVE_TIMEOUT_TICKS;
+    socket.set_read_timeout(Some(timeout)).map_err(io_error)?;
     let me = format!("receiver (pid {})", process::id());
-    println!("{me} {BOUND_TO}{}", socket.local_addr()?);
+    let local = socket.local_addr().map_err(io_error)?;
+    println!("{me} bound to {local}");
+    bound.send(local).map_err(|e| e.to_string())?;
     let mut buf = [0; 1024];
     let (len, from) = socket.recv_from(&mut buf).map_err(|e| match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Failure::Said(format!(
-            "receiver: no datagram within {RECEIVE_TIMEOUT_TICKS} ticks"
-        )),
-        _ => e.into(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+            format!("receiver: no datagram within {RECEIVE_TIMEOUT_TICKS} ticks")
+        }
+        _ => io_error(e),
     })?;
     let (text, undecodable) = GBK.decode_without_bom_handling(&buf[..len]);
     let marker = if undecodable {
@@ -140,72 +110,67 @@ fn receive(addr: SocketAddr, tick: Duration) -> Result<(), Failure> {
     Ok(())
 }
 
-fn send(addr: SocketAddr, to: SocketAddr) -> Result<(), Failure> {
-    let socket = UdpSocket::from(udp_socket("sender", addr)?);
+/// The sender process: binds and sends 你好 in GBK to `to`.
+fn send((addr, to): (SocketAddr, SocketAddr)) -> Result<(), String> {
+    let socket = bind("sender", addr)?;
     let me = format!("sender (pid {})", process::id());
-    println!("{me} {BOUND_TO}{}", socket.local_addr()?);
+    let io_error = |e: io::Error| format!("sender: {e}");
+    println!("{me} bound to {}", socket.local_addr().map_err(io_error)?);
     let (bytes, _, _) = GBK.encode(MESSAGE);
-    socket.send_to(&bytes, to)?;
+    socket.send_to(&bytes, to).map_err(io_error)?;
     println!("{me}: 已发送消息 ({} bytes of GBK to {to})", bytes.len());
     Ok(())
 }
 
-/// A child process that is killed and reaped when dropped, so no path leaves it behind.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        // Both are no-ops for a child already waited for.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+fn parent(args: &Args) -> Result<(), Box<dyn Error>> {
+    if args.sender_first {
+        procspawn::spawn((args.sender, args.receiver), send).join()??;
     }
-}
-
-fn child(args: &Args, role: &str, receiver: SocketAddr, stdout: Stdio) -> io::Result<Reaped> {
-    Command::new(std::env::current_exe()?)
-        .args(["--role", role, "--tick-ms", &args.tick_ms.to_string()])
-        .args(["--receiver", &receiver.to_string()])
-        .args(["--sender", &args.sender.to_string()])
-        .stdout(stdout)
-        .spawn()
-        .map(Reaped)
-}
-
-fn check(name: &str, status: ExitStatus) -> Result<(), Failure> {
-    match status.code() {
-        Some(0) => Ok(()),
-        Some(code) => Err(Failure::ChildSaid(code.try_into().unwrap_or(1))),
-        None => Err(Failure::Said(format!(
-            "the {name} process ended by {status}"
-        ))),
-    }
-}
-
-fn parent(args: &Args) -> Result<(), Failure> {
-    let mut receiver = child(args, "receiver", args.receiver, Stdio::piped())?;
-    let mut lines = BufReader::new(receiver.0.stdout.take().expect("piped")).lines();
-    // The receiver's first line says it is bound: only now may anyone send to it.
-    let Some(bound) = lines.next().transpose()? else {
-        return check("receiver", receiver.0.wait()?);
+    let (bound, bound_to) = ipc::channel()?;
+    let receiver = procspawn::spawn((args.receiver, args.tick_ms, bound), receive);
+    // The receiver says where it is bound once it is: only now may anyone send to it. If it
+    // ends without saying so, its result says why.
+    let Ok(receiver_addr) = bound_to.recv() else {
+        receiver.join()??;
+        return Err("the receiver ended before it was bound".into());
     };
-    println!("{bound}");
-    let receiver_addr: SocketAddr = bound
-        .split(BOUND_TO)
-        .nth(1)
-        .and_then(|addr| addr.parse().ok())
-        .ok_or_else(|| Failure::Said(format!("unexpected line from the receiver: {bound}")))?;
-
-    let mut sender = child(args, "sender", receiver_addr, Stdio::inherit())?;
-    let sender_status = sender.0.wait()?;
-    check("sender", sender_status)?;
-    for line in lines {
-        println!("{}", line?);
+    if !args.sender_first {
+        procspawn::spawn((args.sender, receiver_addr), send).join()??;
     }
-    let receiver_status = receiver.0.wait()?;
-    check("receiver", receiver_status)?;
+    receiver.join()??;
     println!(
-        "parent (pid {}): reaped the receiver ({receiver_status}) and the sender ({sender_status})",
+        "parent (pid {}): joined the receiver and the sender",
         process::id()
     );
     Ok(())
+}
+
+/// The hook procspawn runs first in every child: Linux kills the child when its parent dies,
+/// and a closed stdout ends it quietly, as in the parent.
+fn child() {
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    sigpipe::reset();
+    // A child's panic reaches the parent as `join`'s error, printed there once.
+    std::panic::set_hook(Box::new(|_| {}));
+}
+
+fn main() -> ExitCode {
+    // In a child this runs the function the parent sent, then exits: nothing below runs there.
+    procspawn::ProcConfig::new().config_callback(child).init();
+    sigpipe::reset();
+    let args = Args::parse();
+    if args.sender_first && args.receiver.port() == 0 {
+        let why = "--sender-first needs the receiver's port: the sender sends before it is bound";
+        Args::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, why)
+            .exit();
+    }
+    if let Err(e) = parent(&args) {
+        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
+        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
+        println!();
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }

@@ -11,13 +11,15 @@
 //!
 //! **Rust differences.** Rust functions have no `*args` or `**kwargs`: the call becomes a struct
 //! with a field per parameter, a `Vec` for the extra positional ones and a map for the keyword
-//! ones. A process shares no memory with its parent, so arguments must be turned into bytes and
-//! back. Python pickles them for you; here serde turns the struct into JSON, the JSON goes on the
-//! child's command line (the child is this program run again, Python's `spawn` start method),
-//! and the child turns it back into the struct. Only data crosses, never references. The map is
-//! a `BTreeMap`, so keyword arguments come out sorted by name, where Python keeps their order.
-//! A guard reaps the child even if the parent fails, and the child dies with its parent
-//! (`PR_SET_PDEATHSIG`). Unix only.
+//! ones. `procspawn::spawn(call, test)` is `Process(target=test, args=...)`: `test` is a plain
+//! `fn` taking one argument, and that argument crosses to the child through serde (procspawn
+//! sends it over an ipc-channel socket, encoded with postcard). A process shares no memory with
+//! its parent, so only data crosses, never references, and the type must derive `Serialize` and
+//! `Deserialize`. postcard does not describe its own data, so a value of "any type" must be a
+//! Rust enum (`Kwarg`), not `serde_json::Value`. The map is a `BTreeMap`, so keyword arguments
+//! come out sorted by name, where Python keeps their order. `procspawn::init()` comes first in
+//! `main`: a child runs `test` there and exits. Its hook asks Linux to kill the child if the
+//! parent dies (`PR_SET_PDEATHSIG`). Linux only.
 //!
 //! **Run it:**
 //! ```text
@@ -27,7 +29,7 @@
 //!
 //! **Output** (the pid varies):
 //! ```text
-//! the parent sends: {"a":11,"b":22,"c":33,"args":[44,55],"kwargs":{"name":"test"}}
+//! the parent sends: Call { a: 11, b: 22, c: 33, args: [44, 55], kwargs: {"name": Text("test")} }
 //! child 4101 runs test(a, b, c, *args, **kwargs):
 //! 11
 //! 22
@@ -36,16 +38,14 @@
 //! {'name': 'test'}
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `serde = { version = "1", features = ["derive"] }`, `serde_json = "1"`,
-//! `nix = { version = "0.31", features = ["process", "signal"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! `serde = { version = "1", features = ["derive"] }`,
+//! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io;
-use std::process::{self, Child, Command, ExitCode};
+use std::process::{self, ExitCode};
 
 /// Positional and keyword arguments reach a child process.
 #[derive(Parser)]
@@ -56,13 +56,7 @@ struct Args {
     /// A keyword argument, `key=value` (repeat the flag for more); a value that is not a
     /// number travels as text.
     #[arg(long = "kwarg", value_parser = parse_kwarg, default_value = "name=test")]
-    kwargs: Vec<(String, Value)>,
-    /// Internal: run as a child process; the JSON is the call the parent sent.
-    #[arg(long, hide = true, requires = "parent")]
-    child: Option<String>,
-    /// Internal: the pid of the parent that started this child.
-    #[arg(long, hide = true)]
-    parent: Option<u32>,
+    kwargs: Vec<(String, Kwarg)>,
 }
 
 /// The positional arguments: at least `a`, `b` and `c`.
@@ -80,133 +74,83 @@ fn parse_positional(text: &str) -> Result<Positional, String> {
     Ok(Positional(numbers))
 }
 
-fn parse_kwarg(text: &str) -> Result<(String, Value), String> {
+/// A keyword argument's value: a number or a text, as Python's dict could hold.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+enum Kwarg {
+    Int(i64),
+    Text(String),
+}
+
+fn parse_kwarg(text: &str) -> Result<(String, Kwarg), String> {
     let (key, value) = text
         .split_once('=')
         .ok_or_else(|| format!("expected key=value, got {text:?}"))?;
-    let value = match value.parse::<i64>() {
-        Ok(number) => Value::from(number),
-        Err(_) => Value::from(value),
-    };
+    let value = value
+        .parse()
+        .map_or_else(|_| Kwarg::Text(value.to_string()), Kwarg::Int);
     Ok((key.to_string(), value))
 }
 
 /// `test(a, b, c, *args, **kwargs)` as data: what crosses to the child.
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Call {
     a: i64,
     b: i64,
     c: i64,
     args: Vec<i64>,
-    kwargs: BTreeMap<String, Value>,
+    kwargs: BTreeMap<String, Kwarg>,
 }
 
-fn test(call: &Call) {
-    println!("{}", call.a);
-    println!("{}", call.b);
-    println!("{}", call.c);
-    println!("{}", python_tuple(&call.args));
-    println!("{}", python_dict(&call.kwargs));
-}
-
-/// How Python prints a tuple: `(44, 55)`, and `(44,)` for one item.
-fn python_tuple(items: &[i64]) -> String {
-    let items: Vec<String> = items.iter().map(i64::to_string).collect();
-    match items.len() {
-        1 => format!("({},)", items[0]),
-        _ => format!("({})", items.join(", ")),
-    }
-}
-
-/// How Python prints a dict of numbers and strings: `{'name': 'test'}`.
-fn python_dict(map: &BTreeMap<String, Value>) -> String {
-    let entries: Vec<String> = map
-        .iter()
-        .map(|(key, value)| match value {
-            Value::String(text) => format!("'{key}': '{text}'"),
-            other => format!("'{key}': {other}"),
-        })
-        .collect();
-    format!("{{{}}}", entries.join(", "))
-}
-
-/// A child process that is killed and reaped if it is dropped before it was joined.
-struct ChildGuard(Child);
-
-impl ChildGuard {
-    fn join(mut self) -> io::Result<()> {
-        let status = self.0.wait()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(io::Error::other(format!(
-                "child {} failed: {status}",
-                self.0.id()
-            )))
-        }
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        // Both do nothing to a child that was already waited for.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// First thing in a child: have Linux kill it when the parent dies, even by `kill -9`.
-fn die_with_parent(parent: u32) {
-    #[cfg(target_os = "linux")]
-    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    // If the parent died before that call, this process was already handed to another one.
-    if std::os::unix::process::parent_id() != parent {
-        process::exit(1);
-    }
-}
-
-fn child(json: &str) -> io::Result<()> {
-    let call: Call = serde_json::from_str(json)?;
+/// The target: runs in the child, printing what arrived the way Python prints it.
+fn test(call: Call) {
     println!(
         "child {} runs test(a, b, c, *args, **kwargs):",
         process::id()
     );
-    test(&call);
-    Ok(())
+    println!("{}\n{}\n{}", call.a, call.b, call.c);
+    let args: Vec<String> = call.args.iter().map(i64::to_string).collect();
+    match &args[..] {
+        [one] => println!("({one},)"),
+        _ => println!("({})", args.join(", ")),
+    }
+    let kwargs: Vec<String> = (call.kwargs.iter())
+        .map(|(key, value)| match value {
+            Kwarg::Int(n) => format!("'{key}': {n}"),
+            Kwarg::Text(text) => format!("'{key}': '{text}'"),
+        })
+        .collect();
+    println!("{{{}}}", kwargs.join(", "));
 }
 
-fn parent(call: Call) -> io::Result<()> {
-    let json = serde_json::to_string(&call)?;
-    println!("the parent sends: {json}");
-    let child = Command::new(std::env::current_exe()?)
-        .args(["--child", &json, "--parent", &process::id().to_string()])
-        .spawn()?;
-    ChildGuard(child).join()
+/// The hook procspawn runs first in every child: Linux kills the child when its parent dies,
+/// and a closed stdout ends it quietly, as in the parent.
+fn child() {
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    sigpipe::reset();
+    // A child's panic reaches the parent as `join`'s error, printed there once.
+    std::panic::set_hook(Box::new(|_| {}));
 }
 
 fn main() -> ExitCode {
+    // In a child this runs the function the parent sent, then exits: nothing below runs there.
+    procspawn::ProcConfig::new().config_callback(child).init();
+    sigpipe::reset();
     let args = Args::parse();
-    let result = match (args.child, args.parent) {
-        (Some(json), Some(parent_pid)) => {
-            die_with_parent(parent_pid);
-            child(&json)
-        }
-        _ => {
-            let (abc, rest) = args.args.0.split_at(3);
-            parent(Call {
-                a: abc[0],
-                b: abc[1],
-                c: abc[2],
-                args: rest.to_vec(),
-                kwargs: args.kwargs.into_iter().collect(),
-            })
-        }
+    let (abc, rest) = args.args.0.split_at(3);
+    let call = Call {
+        a: abc[0],
+        b: abc[1],
+        c: abc[2],
+        args: rest.to_vec(),
+        kwargs: args.kwargs.into_iter().collect(),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    println!("the parent sends: {call:?}");
+    if let Err(e) = procspawn::spawn(call, test).join() {
+        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
+        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
+        println!();
+        eprintln!("error: the child: {e}");
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
 }

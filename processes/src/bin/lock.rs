@@ -16,17 +16,15 @@
 //! processes). The lock here is `File::lock` (Rust 1.89) on a lock file: an exclusive
 //! `flock(2)` lock, which the kernel grants to one open file at a time, whichever process holds
 //! it. Each child opens the file itself: a lock belongs to an open file, so two processes sharing
-//! one inherited open file would share one lock and not exclude each other. `unlock` is Python's
-//! `release`; the kernel also releases the lock when the file is closed, even by a process that
-//! crashes, so a dead holder cannot leave it locked forever. The children are this program run
-//! again with a hidden `--child` argument (the job as JSON); guards kill and reap them if the
-//! parent fails, each dies with its parent (`PR_SET_PDEATHSIG`), and the lock file is removed
-//! at the end. Unix only.
+//! one inherited open file would share one lock and not exclude each other. That is why the
+//! children get the file's path, not the open file. `unlock` is Python's `release`; the kernel
+//! also releases the lock when the file is closed, even by a process that crashes. The file is
+//! named after the parent's pid and removed at the end; one left by a killed run (its pid gone)
+//! is removed at the next start. The children are started with `procspawn::spawn` (see `spawn`)
+//! and die with their parent (`PR_SET_PDEATHSIG`, asked for in a hook of `procspawn::init`).
+//! Linux only.
 //!
-//! **Run it:**
-//! ```text
-//! cargo run -p processes --bin lock
-//! ```
+//! **Run it:** `cargo run -p processes --bin lock`
 //!
 //! **Output** (the order of the two jobs varies):
 //! ```text
@@ -36,9 +34,8 @@
 //! work_2 start================================
 //! come on baby
 //! i love pyhton
-//! come on baby
 //! ...
-//! --- with a lock file: each process prints its block while it holds the lock
+//! --- with the lock file /tmp/processes-lock-4100.lock: each block stays together
 //! work_1 start===================
 //! i love pyhton
 //! work_2 start================================
@@ -46,21 +43,17 @@
 //! i love pyhton
 //! work_1 end===============================
 //! come on baby
-//! come on baby
-//! come on baby
-//! work_2 end==========================
+//! ...
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `serde = { version = "1", features = ["derive"] }`, `serde_json = "1"`,
-//! `nix = { version = "0.31", features = ["process", "signal"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
-use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{self, Child, Command, ExitCode};
+use std::process::{self, ExitCode};
 use std::thread;
 use std::time::Duration;
 
@@ -70,90 +63,47 @@ struct Args {
     /// Milliseconds in the notes' "one second".
     #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     tick_ms: u64,
-    /// Internal: run as a child process; the JSON is its work.
-    #[arg(long, hide = true, requires = "parent")]
-    child: Option<String>,
-    /// Internal: the pid of the parent that started this child.
-    #[arg(long, hide = true)]
-    parent: Option<u32>,
 }
 
-#[derive(Clone, Copy, Serialize, Deserialize)]
-enum Job {
-    Work1,
-    Work2,
-}
+const JOBS: [[&str; 3]; 2] = [
+    [
+        "work_1 start===================",
+        "i love pyhton",
+        "work_1 end===============================",
+    ],
+    [
+        "work_2 start================================",
+        "come on baby",
+        "work_2 end==========================",
+    ],
+];
 
-/// What a child does: a job, and the lock file to hold while printing, if any.
-#[derive(Serialize, Deserialize)]
-struct Work {
-    job: Job,
-    n: u32,
-    lock_file: Option<PathBuf>,
-}
-
-fn work(work: &Work, tick: Duration) -> io::Result<()> {
-    let (start, line, end) = match work.job {
-        Job::Work1 => (
-            "work_1 start===================",
-            "i love pyhton",
-            "work_1 end===============================",
-        ),
-        Job::Work2 => (
-            "work_2 start================================",
-            "come on baby",
-            "work_2 end==========================",
-        ),
-    };
+/// A child's work: job 0 or 1, three lines a tick apart, holding the lock file if there is one.
+fn work((job, tick_ms, lock_file): (usize, u64, Option<PathBuf>)) -> Result<(), String> {
+    let [start, line, end] = JOBS[job];
     println!("{start}");
-    let lock = work.lock_file.as_deref().map(File::open).transpose()?;
+    let lock = lock_file.as_deref().map(File::open).transpose();
+    let lock = lock.map_err(|e| format!("cannot open the lock file: {e}"))?;
     if let Some(lock) = &lock {
-        lock.lock()?; // lock.acquire(): waits while the other process holds it
+        lock.lock().map_err(|e| e.to_string())?; // lock.acquire(): waits while another holds it
     }
-    for _ in 0..work.n {
+    for _ in 0..3 {
         println!("{line}");
-        thread::sleep(tick);
+        thread::sleep(Duration::from_millis(tick_ms));
     }
     println!("{end}");
-    if let Some(lock) = &lock {
-        lock.unlock()?; // lock.release()
+    // lock.release(); closing the file at the end of this function would release it too.
+    lock.map_or(Ok(()), |lock| lock.unlock().map_err(|e| e.to_string()))
+}
+
+/// Runs both jobs in two child processes at once and joins them.
+fn run_both(lock_file: Option<&Path>, tick_ms: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let children =
+        [0, 1].map(|job| procspawn::spawn((job, tick_ms, lock_file.map(Path::to_path_buf)), work));
+    for child in children {
+        child.join()??;
     }
     Ok(())
-}
-
-/// A child process that is killed and reaped if it is dropped before it was joined.
-struct ChildGuard(Child);
-
-impl ChildGuard {
-    fn join(mut self) -> io::Result<()> {
-        let status = self.0.wait()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(io::Error::other(format!(
-                "child {} failed: {status}",
-                self.0.id()
-            )))
-        }
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        // Both do nothing to a child that was already waited for.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// First thing in a child: have Linux kill it when the parent dies, even by `kill -9`.
-fn die_with_parent(parent: u32) {
-    #[cfg(target_os = "linux")]
-    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    // If the parent died before that call, this process was already handed to another one.
-    if std::os::unix::process::parent_id() != parent {
-        process::exit(1);
-    }
 }
 
 /// A file that is removed when this value is dropped.
@@ -165,55 +115,56 @@ impl Drop for TempFile {
     }
 }
 
-/// Runs both jobs in two child processes at once and joins them.
-fn run_both(lock_file: Option<&Path>, tick_ms: u64) -> io::Result<()> {
-    let mut children = Vec::new();
-    for job in [Job::Work1, Job::Work2] {
-        let work = Work {
-            job,
-            n: 3,
-            lock_file: lock_file.map(Path::to_path_buf),
-        };
-        let child = Command::new(std::env::current_exe()?)
-            .args(["--child", &serde_json::to_string(&work)?])
-            .args(["--parent", &process::id().to_string()])
-            .args(["--tick-ms", &tick_ms.to_string()])
-            .spawn()?;
-        children.push(ChildGuard(child));
+/// Creates this run's lock file, after removing those of runs that were killed (pid gone).
+fn create_lock_file() -> io::Result<TempFile> {
+    let dir = std::env::temp_dir();
+    for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix("processes-lock-")
+            .and_then(|n| n.strip_suffix(".lock"));
+        if pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+            let _ = fs::remove_file(entry.path());
+        }
     }
-    for child in children {
-        child.join()?;
+    let path = dir.join(format!("processes-lock-{}.lock", process::id()));
+    match File::create(&path) {
+        Ok(_) => Ok(TempFile(path)),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("cannot create {}: {e}", path.display()),
+        )),
     }
-    Ok(())
 }
 
-fn parent(tick_ms: u64) -> io::Result<()> {
+fn parent(tick_ms: u64) -> Result<(), Box<dyn std::error::Error>> {
     println!("--- without a lock: the lines of the two processes interleave");
+    let lock_file = create_lock_file()?; // first: its errors come before any child starts
     run_both(None, tick_ms)?;
-
-    println!("--- with a lock file: each process prints its block while it holds the lock");
-    let path = std::env::temp_dir().join(format!("processes-lock-{}.lock", process::id()));
-    File::create_new(&path)?;
-    let lock_file = TempFile(path);
+    let path = lock_file.0.display();
+    println!("--- with the lock file {path}: each block stays together");
     run_both(Some(&lock_file.0), tick_ms)
 }
 
+/// The hook procspawn runs first in every child: Linux kills the child when its parent dies,
+/// and a closed stdout ends it quietly, as in the parent.
+fn child() {
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    sigpipe::reset();
+    // A child's panic reaches the parent as `join`'s error, printed there once.
+    std::panic::set_hook(Box::new(|_| {}));
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let result = match (args.child, args.parent) {
-        (Some(json), Some(parent_pid)) => {
-            die_with_parent(parent_pid);
-            serde_json::from_str(&json)
-                .map_err(io::Error::from)
-                .and_then(|w| work(&w, Duration::from_millis(args.tick_ms)))
-        }
-        _ => parent(args.tick_ms),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    // In a child this runs the function the parent sent, then exits: nothing below runs there.
+    procspawn::ProcConfig::new().config_callback(child).init();
+    sigpipe::reset();
+    if let Err(e) = parent(Args::parse().tick_ms) {
+        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
+        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
+        println!();
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
 }

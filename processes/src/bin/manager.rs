@@ -4,43 +4,47 @@
 //!
 //! **The Python.** `with Manager() as man:` starts a manager process; `man.dict()` and
 //! `man.list(range(10))` create a dict and a list inside it and return proxies. A child process
-//! gets the proxies, sets `d["name"]`, `d["age"]` and `d["Job"]` and calls `l.reverse()`; after
-//! joining it, the parent prints `d` and `l` and sees the changes. Leaving the `with` block shuts
-//! the manager down.
+//! gets the proxies as its arguments (`args=(d, l)`), sets `d["name"]`, `d["age"]` and `d["Job"]`
+//! and calls `l.reverse()`; after joining it, the parent prints `d` and `l` and sees the changes.
+//! Leaving the `with` block shuts the manager down.
 //!
-//! **This lesson.** The same, built by hand: a manager process owns a dict and a list and serves
-//! them over a Unix socket; the child and the parent change and read them through proxies; when
-//! the parent is done it tells the manager to exit and waits for it.
+//! **This lesson.** The same, with the manager built by hand: a process that owns every object
+//! made through it and serves them over a Unix socket. `man.dict()` and `man.list(...)` ask it
+//! to create a new object and return a proxy: the manager's address and the object's id. The
+//! child gets `(d, l)` as its arguments and changes the objects through them. The parent also
+//! makes a second dict, `d2`, to show that each `dict()` is a distinct object in the manager.
 //!
 //! **Rust differences.** This is how Python's `Manager` works underneath: the data lives in one
-//! process, and every proxy method is a request over a socket, answered by the manager (a thread
-//! per connection there, and here). Requests and answers are JSON lines (serde). Rust's
-//! `d["name"] = ...` (`IndexMut`) must hand out a reference into this process's memory, which a
-//! value in another process cannot give, so a proxy has methods: `d.set("name", ...)`. The dict
-//! is a `Vec` of pairs so it keeps insertion order, as a Python dict does. The parent binds the
-//! socket before it starts the manager and hands it over as the manager's stdin, so there is no
-//! window in which a client could connect too early. The manager and the child are this program
-//! run again with a hidden `--child` argument (the role as JSON); guards kill and reap them if
-//! the parent fails, each dies with its parent (`PR_SET_PDEATHSIG`), and the socket file is
-//! removed at the end. Unix only.
+//! process, and every proxy method is a request over a socket, answered by the manager. Here a
+//! request is one JSON line on a connection of its own, and the manager answers them one at a
+//! time (Python's answers each connection on a thread). A proxy is only data (address and id),
+//! so it derives `Serialize` and crosses to the child as a `procspawn::spawn` argument, as a
+//! Python proxy is pickled into `args`. Rust's `d["name"] = ...` (`IndexMut`) must hand out a
+//! reference into this process's memory, which a value in another process cannot give, so a
+//! proxy has methods: `d.set("name", ...)`. A dict is a `Vec` of pairs so it keeps insertion
+//! order, as a Python dict does. The parent binds the socket before it starts the manager and
+//! hands it over as the manager's stdin, so no client can connect too early. The socket file is
+//! named after the parent's pid and removed at the end; one left by a killed run (its pid gone)
+//! is removed at the next start. Children die with their parent (`PR_SET_PDEATHSIG`, asked for in
+//! a hook of `procspawn::init`). Linux only.
 //!
-//! **Run it:**
-//! ```text
-//! cargo run -p processes --bin manager
-//! ```
+//! **Run it:** `cargo run -p processes --bin manager`
 //!
 //! **Output** (pids and the path vary):
 //! ```text
-//! manager process 4101 serves a dict and a list on /tmp/processes-manager-4100.sock
+//! --- with Manager() as man:
+//! manager process 4101 serves on /tmp/processes-manager-4100.sock
+//! d = dict 0, d2 = dict 1, l = list 2 (proxies: the manager's address and an id)
 //! child 4102: d.set("name", "zhangyanlin"), d.set("age", 18), d.set("Job", "pythoner"), l.reverse()
 //! {'name': 'zhangyanlin', 'age': 18, 'Job': 'pythoner'}
 //! [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]
-//! the manager shut down: exit status: 0
+//! d2 = {'name': 'another dict'}
+//! the manager shut down
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive"] }`,
+//! **Copy it:** `clap = { version = "4", features = ["derive"] }`, `procspawn = "1"`,
 //! `serde = { version = "1", features = ["derive"] }`, `serde_json = "1"`,
-//! `nix = { version = "0.31", features = ["process", "signal"] }`.
+//! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use serde::{Deserialize, Serialize};
@@ -50,350 +54,228 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{self, Child, Command, ExitCode, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::process::{self, ExitCode, Stdio};
 
 /// A manager process serves a dict and a list to other processes.
 #[derive(Parser)]
-struct Args {
-    /// Internal: run as a child process; the JSON is its role.
-    #[arg(long, hide = true, requires = "parent")]
-    child: Option<String>,
-    /// Internal: the pid of the parent that started this child.
-    #[arg(long, hide = true)]
-    parent: Option<u32>,
-}
+struct Args {}
 
-#[derive(Serialize, Deserialize)]
-enum Role {
-    /// Serve the data on the listening socket that is this process's stdin.
-    Manager,
-    /// Change the data through proxies connected to `socket`.
-    Worker { socket: PathBuf },
-}
-
-/// What a proxy asks the manager.
+/// What a proxy asks the manager; `usize` is an object's id.
 #[derive(Serialize, Deserialize)]
 enum Request {
-    DictSet(String, Value),
-    DictCopy,
-    ListSet(Vec<Value>),
-    ListReverse,
-    ListCopy,
+    New(Object),
+    DictSet(usize, String, Value),
+    ListReverse(usize),
+    Copy(usize),
     Shutdown,
 }
 
-/// What the manager answers.
-#[derive(Serialize, Deserialize)]
-enum Reply {
-    Done,
+/// The objects the manager owns; an object's id is its place here.
+#[derive(Clone, Serialize, Deserialize)]
+enum Object {
     Dict(Vec<(String, Value)>),
     List(Vec<Value>),
 }
 
-// ---- the manager process ----
+/// The manager's answer: a new object's id, a copy of an object, or an error.
+type Reply = Result<(usize, Option<Object>), String>;
 
-/// The data the manager owns.
-#[derive(Default)]
-struct Data {
-    dict: Vec<(String, Value)>,
-    list: Vec<Value>,
+/// The manager process: answers requests, one connection each, until told to shut down.
+fn serve((): ()) -> Result<(), String> {
+    serve_on_stdin().map_err(|e| format!("manager: {e}"))
 }
 
-fn serve(listener: UnixListener) -> io::Result<()> {
-    let data = Arc::new(Mutex::new(Data::default()));
+fn serve_on_stdin() -> io::Result<()> {
+    let listener = UnixListener::from(io::stdin().as_fd().try_clone_to_owned()?);
+    let mut objects = Vec::new();
     for connection in listener.incoming() {
-        let (connection, data) = (connection?, Arc::clone(&data));
-        thread::spawn(move || {
-            if let Err(e) = answer(connection, &data) {
-                eprintln!("manager: {e}");
-            }
-        });
-    }
-    Ok(())
-}
-
-/// Answers one proxy's requests until it disconnects.
-fn answer(connection: UnixStream, data: &Mutex<Data>) -> io::Result<()> {
-    let mut replies = connection.try_clone()?;
-    for line in BufReader::new(connection).lines() {
-        let request: Request = serde_json::from_str(&line?)?;
-        let reply = {
-            let mut data = data.lock().unwrap();
-            match request {
-                Request::DictSet(key, value) => {
-                    match data.dict.iter_mut().find(|(k, _)| *k == key) {
-                        Some((_, old)) => *old = value,
-                        None => data.dict.push((key, value)),
-                    }
-                    Reply::Done
-                }
-                Request::DictCopy => Reply::Dict(data.dict.clone()),
-                Request::ListSet(items) => {
-                    data.list = items;
-                    Reply::Done
-                }
-                Request::ListReverse => {
-                    data.list.reverse();
-                    Reply::Done
-                }
-                Request::ListCopy => Reply::List(data.list.clone()),
-                Request::Shutdown => {
-                    send(&mut replies, &Reply::Done)?;
-                    process::exit(0);
-                }
-            }
-        };
-        send(&mut replies, &reply)?;
-    }
-    Ok(())
-}
-
-fn send<T: Serialize>(stream: &mut UnixStream, message: &T) -> io::Result<()> {
-    let mut line = serde_json::to_string(message)?;
-    line.push('\n');
-    stream.write_all(line.as_bytes())
-}
-
-// ---- the proxies, used by any process ----
-
-/// A proxy's connection to the manager.
-struct Connection {
-    requests: UnixStream,
-    replies: BufReader<UnixStream>,
-}
-
-impl Connection {
-    fn open(socket: &Path) -> io::Result<Self> {
-        let requests = UnixStream::connect(socket)?;
-        Ok(Connection {
-            replies: BufReader::new(requests.try_clone()?),
-            requests,
-        })
-    }
-
-    fn call(&mut self, request: &Request) -> io::Result<Reply> {
-        send(&mut self.requests, request)?;
+        let mut connection = connection?;
         let mut line = String::new();
-        if self.replies.read_line(&mut line)? == 0 {
-            return Err(io::Error::other("the manager is gone"));
+        BufReader::new(&connection).read_line(&mut line)?;
+        let request = serde_json::from_str(&line)?;
+        let shutdown = matches!(request, Request::Shutdown);
+        let reply = serde_json::to_string(&handle(&mut objects, request))? + "\n";
+        connection.write_all(reply.as_bytes())?;
+        if shutdown {
+            return Ok(());
         }
-        Ok(serde_json::from_str(&line)?)
     }
+    Ok(())
+}
 
-    fn expect_done(&mut self, request: &Request) -> io::Result<()> {
-        match self.call(request)? {
-            Reply::Done => Ok(()),
-            _ => Err(io::Error::other("unexpected reply from the manager")),
+fn handle(objects: &mut Vec<Object>, request: Request) -> Reply {
+    let done = |id| Ok((id, None));
+    match request {
+        Request::New(object) => {
+            objects.push(object);
+            done(objects.len() - 1)
         }
+        Request::DictSet(id, key, value) => match objects.get_mut(id) {
+            Some(Object::Dict(dict)) => {
+                match dict.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, old)) => *old = value,
+                    None => dict.push((key, value)),
+                }
+                done(id)
+            }
+            _ => Err(format!("no dict {id}")),
+        },
+        Request::ListReverse(id) => match objects.get_mut(id) {
+            Some(Object::List(list)) => done(id).inspect(|_| list.reverse()),
+            _ => Err(format!("no list {id}")),
+        },
+        Request::Copy(id) => match objects.get(id) {
+            Some(object) => Ok((id, Some(object.clone()))),
+            None => Err(format!("no object {id}")),
+        },
+        Request::Shutdown => done(0),
     }
 }
 
-/// Python's `DictProxy`: the dict lives in the manager.
-struct DictProxy(Connection);
+/// Sends one request to the manager at `address` and reads its reply.
+fn call(address: &Path, request: &Request) -> Reply {
+    let exchange = || -> io::Result<String> {
+        let mut connection = UnixStream::connect(address)?;
+        connection.write_all((serde_json::to_string(request)? + "\n").as_bytes())?;
+        let mut line = String::new();
+        BufReader::new(connection).read_line(&mut line)?;
+        Ok(line)
+    };
+    let line = exchange().map_err(|e| format!("the manager at {}: {e}", address.display()))?;
+    serde_json::from_str::<Reply>(&line).map_err(|e| e.to_string())?
+}
 
-impl DictProxy {
+/// Python's `DictProxy` and `ListProxy`: a reference to an object in the manager (its address
+/// and the object's id), not the object. The manager checks that the object has the method.
+#[derive(Clone, Serialize, Deserialize)]
+struct Proxy {
+    address: PathBuf,
+    id: usize,
+}
+
+impl Proxy {
+    /// `man.dict()`, `man.list(items)`: a new object in the manager, and its proxy.
+    fn new(address: &Path, object: Object) -> Result<Proxy, String> {
+        let (id, _) = call(address, &Request::New(object))?;
+        let address = address.to_path_buf();
+        Ok(Proxy { address, id })
+    }
+
     /// `d[key] = value`
-    fn set(&mut self, key: &str, value: impl Into<Value>) -> io::Result<()> {
-        self.0
-            .expect_done(&Request::DictSet(key.to_string(), value.into()))
+    fn set(&self, key: &str, value: impl Into<Value>) -> Result<(), String> {
+        let request = Request::DictSet(self.id, key.into(), value.into());
+        call(&self.address, &request).map(drop)
     }
 
-    /// `d.copy()`: the dict as it is now, copied into this process.
-    fn copy(&mut self) -> io::Result<Vec<(String, Value)>> {
-        match self.0.call(&Request::DictCopy)? {
-            Reply::Dict(dict) => Ok(dict),
-            _ => Err(io::Error::other("unexpected reply from the manager")),
-        }
-    }
-}
-
-/// Python's `ListProxy`: the list lives in the manager.
-struct ListProxy(Connection);
-
-impl ListProxy {
     /// `l.reverse()`
-    fn reverse(&mut self) -> io::Result<()> {
-        self.0.expect_done(&Request::ListReverse)
+    fn reverse(&self) -> Result<(), String> {
+        call(&self.address, &Request::ListReverse(self.id)).map(drop)
     }
 
-    /// `l[:]`: the list as it is now, copied into this process.
-    fn copy(&mut self) -> io::Result<Vec<Value>> {
-        match self.0.call(&Request::ListCopy)? {
-            Reply::List(list) => Ok(list),
-            _ => Err(io::Error::other("unexpected reply from the manager")),
-        }
+    /// A copy of the object, printed as Python prints it: `{'age': 18}`, `[9, 8]`.
+    fn copy(&self) -> Result<String, String> {
+        let repr = |v: &Value| v.as_str().map_or(v.to_string(), |s| format!("'{s}'"));
+        let (items, brackets): (Vec<String>, _) =
+            match call(&self.address, &Request::Copy(self.id))?.1 {
+                Some(Object::Dict(dict)) => (
+                    dict.iter()
+                        .map(|(k, v)| format!("'{k}': {}", repr(v)))
+                        .collect(),
+                    "{}",
+                ),
+                Some(Object::List(list)) => (list.iter().map(repr).collect(), "[]"),
+                None => return Err("the manager sent no copy".into()),
+            };
+        let (open, close) = brackets.split_at(1);
+        Ok(format!("{open}{}{close}", items.join(", ")))
     }
 }
 
-// ---- the child ----
-
-fn f(d: &mut DictProxy, l: &mut ListProxy) -> io::Result<()> {
+/// The child's target, `f(d, l)` of the notes: it changes the objects through the proxies.
+fn f((d, l): (Proxy, Proxy)) -> Result<(), String> {
     d.set("name", "zhangyanlin")?;
     d.set("age", 18)?;
     d.set("Job", "pythoner")?;
     l.reverse()?;
-    println!(
-        r#"child {}: d.set("name", "zhangyanlin"), d.set("age", 18), d.set("Job", "pythoner"), l.reverse()"#,
-        process::id()
-    );
+    let calls = r#"d.set("name", "zhangyanlin"), d.set("age", 18), d.set("Job", "pythoner")"#;
+    println!("child {}: {calls}, l.reverse()", process::id());
     Ok(())
 }
 
-// ---- the parent ----
+/// The socket file, removed when this value is dropped.
+struct SocketFile(PathBuf);
 
-/// A child process that is killed and reaped if it is dropped before it was joined.
-struct ChildGuard(Child);
-
-impl ChildGuard {
-    fn join(mut self) -> io::Result<ExitStatus> {
-        let status = self.0.wait()?;
-        if status.success() {
-            Ok(status)
-        } else {
-            Err(io::Error::other(format!(
-                "child {} failed: {status}",
-                self.0.id()
-            )))
-        }
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        // Both do nothing to a child that was already waited for.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// First thing in a child: have Linux kill it when the parent dies, even by `kill -9`.
-fn die_with_parent(parent: u32) {
-    #[cfg(target_os = "linux")]
-    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    // If the parent died before that call, this process was already handed to another one.
-    if std::os::unix::process::parent_id() != parent {
-        process::exit(1);
-    }
-}
-
-/// A file that is removed when this value is dropped.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
+impl Drop for SocketFile {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.0);
     }
 }
 
-fn start(role: &Role, stdin: Stdio) -> io::Result<ChildGuard> {
-    let child = Command::new(std::env::current_exe()?)
-        .args(["--child", &serde_json::to_string(role)?])
-        .args(["--parent", &process::id().to_string()])
-        .stdin(stdin)
-        .spawn()?;
-    Ok(ChildGuard(child))
+/// Binds this run's socket, after removing those of runs that were killed (pid gone).
+fn bind_socket() -> io::Result<(UnixListener, SocketFile)> {
+    let dir = std::env::temp_dir();
+    for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name.strip_prefix("processes-manager-");
+        let pid = pid.and_then(|n| n.strip_suffix(".sock"));
+        if pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    let path = dir.join(format!("processes-manager-{}.sock", process::id()));
+    let named =
+        |e: io::Error| io::Error::new(e.kind(), format!("cannot bind {}: {e}", path.display()));
+    let listener = UnixListener::bind(&path).map_err(named)?;
+    Ok((listener, SocketFile(path)))
 }
 
-/// Python's `Manager()`: the manager process and the socket it serves on.
-struct Manager {
-    process: ChildGuard,
-    // Dropped after `process`: the socket file goes once the manager is gone.
-    socket: TempFile,
-}
-
-impl Manager {
-    fn start() -> io::Result<Manager> {
-        let path = std::env::temp_dir().join(format!("processes-manager-{}.sock", process::id()));
-        let listener = UnixListener::bind(&path)?;
-        let socket = TempFile(path);
-        let process = start(&Role::Manager, Stdio::from(OwnedFd::from(listener)))?;
-        Ok(Manager { process, socket })
-    }
-
-    fn dict(&self) -> io::Result<DictProxy> {
-        Ok(DictProxy(Connection::open(&self.socket.0)?))
-    }
-
-    /// `man.list(items)`
-    fn list(&self, items: impl IntoIterator<Item = Value>) -> io::Result<ListProxy> {
-        let mut connection = Connection::open(&self.socket.0)?;
-        connection.expect_done(&Request::ListSet(items.into_iter().collect()))?;
-        Ok(ListProxy(connection))
-    }
-
-    /// What leaving Python's `with Manager() as man:` does.
-    fn shutdown(self) -> io::Result<ExitStatus> {
-        Connection::open(&self.socket.0)?.expect_done(&Request::Shutdown)?;
-        self.process.join()
-    }
-}
-
-/// How Python prints a string or a number.
-fn repr(value: &Value) -> String {
-    match value {
-        Value::String(text) => format!("'{text}'"),
-        other => other.to_string(),
-    }
-}
-
-fn parent() -> io::Result<()> {
-    let manager = Manager::start()?;
-    println!(
-        "manager process {} serves a dict and a list on {}",
-        manager.process.0.id(),
-        manager.socket.0.display()
-    );
-    let mut d = manager.dict()?;
-    let mut l = manager.list((0..10).map(Value::from))?;
-
-    let worker = Role::Worker {
-        socket: manager.socket.0.clone(),
-    };
-    start(&worker, Stdio::inherit())?.join()?;
-
-    let dict: Vec<String> = d
-        .copy()?
-        .iter()
-        .map(|(key, value)| format!("'{key}': {}", repr(value)))
-        .collect();
-    println!("{{{}}}", dict.join(", "));
-    let list: Vec<String> = l.copy()?.iter().map(repr).collect();
-    println!("[{}]", list.join(", "));
-
-    println!("the manager shut down: {}", manager.shutdown()?);
+fn parent() -> Result<(), Box<dyn std::error::Error>> {
+    println!("--- with Manager() as man:");
+    let (listener, socket) = bind_socket()?;
+    // Its stdin is the listening socket: bound before it starts, so no client is too early.
+    let manager = procspawn::Builder::new()
+        .stdin(Stdio::from(OwnedFd::from(listener)))
+        .spawn((), serve);
+    let address = socket.0.clone();
+    let pid = manager.pid().ok_or("the manager did not start")?;
+    println!("manager process {pid} serves on {}", address.display());
+    let d = Proxy::new(&address, Object::Dict(Vec::new()))?;
+    let d2 = Proxy::new(&address, Object::Dict(Vec::new()))?;
+    let l = Proxy::new(&address, Object::List((0..10).map(Value::from).collect()))?;
+    let ids = format!("d = dict {}, d2 = dict {}, l = list {}", d.id, d2.id, l.id);
+    println!("{ids} (proxies: the manager's address and an id)");
+    d2.set("name", "another dict")?;
+    // Process(target=f, args=(d, l)): the child gets copies of the proxies, the same references.
+    procspawn::spawn((d.clone(), l.clone()), f).join()??;
+    println!("{}", d.copy()?);
+    println!("{}", l.copy()?);
+    println!("d2 = {}", d2.copy()?);
+    call(&address, &Request::Shutdown)?; // leaving `with Manager() as man:`
+    manager.join()??;
+    println!("the manager shut down");
     Ok(())
 }
 
-fn child(role: Role) -> io::Result<()> {
-    match role {
-        Role::Manager => serve(UnixListener::from(
-            io::stdin().as_fd().try_clone_to_owned()?,
-        )),
-        Role::Worker { socket } => f(
-            &mut DictProxy(Connection::open(&socket)?),
-            &mut ListProxy(Connection::open(&socket)?),
-        ),
-    }
+/// The hook procspawn runs first in every child: Linux kills the child when its parent dies,
+/// and a closed stdout ends it quietly, as in the parent.
+fn child() {
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    sigpipe::reset();
+    // A child's panic reaches the parent as `join`'s error, printed there once.
+    std::panic::set_hook(Box::new(|_| {}));
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let result = match (args.child, args.parent) {
-        (Some(json), Some(parent_pid)) => {
-            die_with_parent(parent_pid);
-            serde_json::from_str(&json)
-                .map_err(io::Error::from)
-                .and_then(child)
-        }
-        _ => parent(),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    // In a child this runs the function the parent sent, then exits: nothing below runs there.
+    procspawn::ProcConfig::new().config_callback(child).init();
+    sigpipe::reset();
+    Args::parse();
+    if let Err(e) = parent() {
+        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
+        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
+        println!();
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
 }

@@ -5,51 +5,45 @@
 //! **The Python.** A global list `nums = [11, 22, 33]`; two processes each append 44 and print
 //! it. Both print `[11, 22, 33, 44]`: each changed its own copy. The notes start both processes
 //! with `target=test1`, so `test2` never runs and both lines say 进程1; here process 2 runs its
-//! own function.
+//! own function's twin, numbered 2.
 //!
-//! **This lesson.** A global list, two children that each append 44, and the parent's list
-//! printed after joining them: still `[11, 22, 33]`. Process 2 appends one tick after process 1,
-//! while process 1 is still alive, so if the list were shared it would show 44 twice. Then it
-//! shows both ways a child process can start, and why each sees what it sees:
+//! **This lesson.** The parent appends 99 to its global list, then starts two children that
+//! each append 44, joins them and prints its list: still `[11, 22, 33, 99]`. Process 2 appends
+//! one tick after process 1, while process 1 is still alive, so if the list were shared it would
+//! show 44 twice. It does this twice, for both ways a child process can start:
 //! - **fork** (`fork(2)`, Python's default start method on Linux before 3.14): the child is a copy
-//!   of the parent, memory included, taken at the moment of the fork. Pages are shared until one
-//!   side writes, then copied (copy-on-write), so a write is never seen by the other side.
-//! - **spawn** (Python's default on Windows and macOS): the child runs the program again from the
-//!   start, so it has the list as the program defines it. The parent appends 99 before spawning,
-//!   and the spawned children do not see it: nothing of the parent's memory came along.
+//!   of the parent's memory as it is at the fork, so the children see the 99. Pages are shared
+//!   until one side writes, then copied (copy-on-write): a write is never seen by the other side.
+//! - **spawn** (`procspawn::spawn`; Python's default on Windows and macOS, and on Linux since
+//!   3.14): the child runs the program again from the start, so it has the list as the program
+//!   defines it, without the 99: nothing of the parent's memory comes along, only the argument.
 //!
 //! **Rust differences.** A Rust global that can change is a `static` holding a `Mutex` (here a
-//! `LazyLock<Mutex<Vec<i32>>>`, initialised on first use); a `static mut` would need `unsafe`. A
-//! global shared by threads (see `threads`' `shared_data`) is one memory; a process gets its own.
+//! `LazyLock<Mutex<Vec<i32>>>`, initialised on first use); a `static mut` would need `unsafe`.
 //! `fork` is `unsafe` in Rust, which is why this file allows `unsafe_code`: after a fork, the
 //! child has only the thread that called `fork`, and any lock another thread held at that moment
-//! stays locked forever in the child. This program forks while it has a single thread, so the
-//! child may run ordinary Rust code. The forked child never returns into `main`; it leaves with
-//! `process::exit`, which runs no destructors (its copies of the parent's guards do nothing).
-//! Each child dies with its parent (`PR_SET_PDEATHSIG`); guards kill and reap the children if
-//! the parent fails first. Unix only.
+//! stays locked forever in the child. This program forks before it starts anything, while it has
+//! a single thread, so the child may run ordinary Rust code; it leaves with `process::exit`,
+//! never returning into `main`. The forked children are reaped by hand (`waitpid`), the spawned
+//! ones by procspawn's `join`; every child dies with its parent (`PR_SET_PDEATHSIG`). Linux only.
 //!
-//! **Run it:**
-//! ```text
-//! cargo run -p processes --bin no_shared_globals
-//! ```
+//! **Run it:** `cargo run -p processes --bin no_shared_globals`
 //!
 //! **Output** (the same on every run: process 2 prints a tick after process 1):
 //! ```text
-//! 主进程中 nums=[11, 22, 33]
-//! --- fork: each child starts as a copy of the parent's memory
-//! 进程1中 nums=[11, 22, 33, 44]
-//! 进程2中 nums=[11, 22, 33, 44]
-//! 主进程中 nums=[11, 22, 33] after joining both
 //! 主进程 appends 99: nums=[11, 22, 33, 99]
+//! --- fork: each child starts as a copy of the parent's memory
+//! 进程1中 nums=[11, 22, 33, 99, 44]
+//! 进程2中 nums=[11, 22, 33, 99, 44]
+//! 主进程中 nums=[11, 22, 33, 99] after joining both
 //! --- spawn: each child runs this program again from the start
 //! 进程1中 nums=[11, 22, 33, 44]
 //! 进程2中 nums=[11, 22, 33, 44]
 //! 主进程中 nums=[11, 22, 33, 99] after joining both
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `nix = { version = "0.31", features = ["process", "signal"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 // `fork` is unsafe in Rust, and what a fork copies is this lesson's point.
 #![allow(unsafe_code)]
@@ -59,7 +53,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 use std::io::{self, Write};
-use std::process::{self, Child, Command, ExitCode};
+use std::process::{self, ExitCode};
 use std::sync::{LazyLock, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -70,35 +64,28 @@ struct Args {
     /// Milliseconds in the notes' "one second".
     #[arg(long, env = "TICK_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     tick_ms: u64,
-    /// Internal: run as spawned child number N.
-    #[arg(long, hide = true, requires = "parent")]
-    child: Option<u32>,
-    /// Internal: the pid of the parent that started this child.
-    #[arg(long, hide = true)]
-    parent: Option<u32>,
 }
 
 /// The notes' global `nums`. Every process that runs this program starts with these three.
 static NUMS: LazyLock<Mutex<Vec<i32>>> = LazyLock::new(|| Mutex::new(vec![11, 22, 33]));
 
-/// What both children run. Process 2 appends a tick after process 1, while process 1 is still
-/// alive: were the list shared, process 2 would see 44 twice.
-fn test(number: u32, tick: Duration) {
-    let delay = tick * (number - 1);
-    thread::sleep(delay);
+/// What both children run, forked or spawned. Process 2 appends a tick after process 1, while
+/// process 1 is still alive: were the list shared, process 2 would see 44 twice.
+fn test((number, tick_ms): (u32, u64)) {
+    let tick = Duration::from_millis(tick_ms);
+    thread::sleep(tick * (number - 1));
     NUMS.lock().unwrap().push(44);
     println!("进程{number}中 nums={:?}", NUMS.lock().unwrap());
-    thread::sleep(tick * 2 - delay);
+    thread::sleep(tick * (3 - number));
 }
 
-/// First thing in a child: have Linux kill it when the parent dies, even by `kill -9`.
-fn die_with_parent(parent: u32) {
-    #[cfg(target_os = "linux")]
+/// First thing in a child: have Linux kill it when its parent dies, even by `kill -9`; a closed
+/// stdout ends it quietly, as in the parent.
+fn child() {
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
-    // If the parent died before that call, this process was already handed to another one.
-    if std::os::unix::process::parent_id() != parent {
-        process::exit(1);
-    }
+    sigpipe::reset();
+    // A child's panic reaches the parent as `join`'s error, printed there once.
+    std::panic::set_hook(Box::new(|_| {}));
 }
 
 /// A forked child, killed and reaped if it is dropped before it was joined.
@@ -123,63 +110,33 @@ impl Drop for Forked {
     }
 }
 
-fn fork_test(number: u32, tick: Duration) -> io::Result<Forked> {
+fn fork_test(number: u32, tick_ms: u64) -> io::Result<Forked> {
     let parent = process::id();
     // Anything still buffered would be copied into the child and printed twice.
     io::stdout().flush()?;
-    // SAFETY: this program never starts a thread, so at this fork it has only its main thread:
-    // no lock is held by a thread that the child would lack, and the child may run ordinary
-    // Rust code. The child never returns from this function; it leaves through `process::exit`.
+    // SAFETY: this program has started no thread yet, so at this fork it has only its main
+    // thread: no lock is held by a thread that the child would lack, and the child may run
+    // ordinary Rust code. The child never returns from this function: `process::exit`.
     match unsafe { fork() }? {
         ForkResult::Parent { child } => Ok(Forked(Some(child))),
         ForkResult::Child => {
-            die_with_parent(parent);
-            test(number, tick);
+            child();
+            // The parent may have died before the hook: then this child has another parent.
+            if std::os::unix::process::parent_id() != parent {
+                process::exit(1);
+            }
+            test((number, tick_ms));
             process::exit(0);
         }
     }
 }
 
-/// A spawned child, killed and reaped if it is dropped before it was joined.
-struct ChildGuard(Child);
-
-impl ChildGuard {
-    fn join(mut self) -> io::Result<()> {
-        let status = self.0.wait()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(io::Error::other(format!(
-                "child {} failed: {status}",
-                self.0.id()
-            )))
-        }
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        // Both do nothing to a child that was already waited for.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_test(number: u32, tick_ms: u64) -> io::Result<ChildGuard> {
-    let child = Command::new(std::env::current_exe()?)
-        .args(["--child", &number.to_string()])
-        .args(["--parent", &process::id().to_string()])
-        .args(["--tick-ms", &tick_ms.to_string()])
-        .spawn()?;
-    Ok(ChildGuard(child))
-}
-
-fn main_process(tick_ms: u64) -> io::Result<()> {
-    let tick = Duration::from_millis(tick_ms);
-    println!("主进程中 nums={:?}", NUMS.lock().unwrap());
+fn parent(tick_ms: u64) -> Result<(), Box<dyn std::error::Error>> {
+    NUMS.lock().unwrap().push(99);
+    println!("主进程 appends 99: nums={:?}", NUMS.lock().unwrap());
 
     println!("--- fork: each child starts as a copy of the parent's memory");
-    let children = [fork_test(1, tick)?, fork_test(2, tick)?];
+    let children = [fork_test(1, tick_ms)?, fork_test(2, tick_ms)?];
     for child in children {
         child.join()?;
     }
@@ -188,11 +145,8 @@ fn main_process(tick_ms: u64) -> io::Result<()> {
         NUMS.lock().unwrap()
     );
 
-    NUMS.lock().unwrap().push(99);
-    println!("主进程 appends 99: nums={:?}", NUMS.lock().unwrap());
-
     println!("--- spawn: each child runs this program again from the start");
-    let children = [spawn_test(1, tick_ms)?, spawn_test(2, tick_ms)?];
+    let children = [1, 2].map(|number| procspawn::spawn((number, tick_ms), test));
     for child in children {
         child.join()?;
     }
@@ -204,21 +158,15 @@ fn main_process(tick_ms: u64) -> io::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let result = match (args.child, args.parent) {
-        (Some(number @ (1 | 2)), Some(parent)) => {
-            die_with_parent(parent);
-            test(number, Duration::from_millis(args.tick_ms));
-            Ok(())
-        }
-        (Some(number), _) => Err(io::Error::other(format!("no child number {number}"))),
-        _ => main_process(args.tick_ms),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    // In a child this runs the function the parent sent, then exits: nothing below runs there.
+    procspawn::ProcConfig::new().config_callback(child).init();
+    sigpipe::reset();
+    if let Err(e) = parent(Args::parse().tick_ms) {
+        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
+        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
+        println!();
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
 }

@@ -11,11 +11,11 @@
 //! it. The parent's parent is whatever started the lesson: your shell, or `cargo run`.
 //!
 //! **Rust differences.** `std::process::id()` is `os.getpid()` and
-//! `std::os::unix::process::parent_id()` is `os.getppid()` (Unix only). The child is this program
-//! run again with a hidden `--child` argument (Python's `spawn` start method, see `spawn`); its
-//! settings travel as ordinary flags (`args_kwargs` sends structured arguments as JSON). A
-//! guard kills and reaps it if the parent fails first, and the child asks Linux to kill it if its
-//! parent dies (`PR_SET_PDEATHSIG`), so it never runs on as an orphan the way the notes' one does.
+//! `std::os::unix::process::parent_id()` is `os.getppid()` (Unix only). The child is started with
+//! `procspawn::spawn(args, test)` (see `spawn`): `procspawn::init()` first in `main` is where a
+//! child runs `test`, and `test` is a plain `fn` whose one argument (here a tuple) crosses to the
+//! child through serde. A hook in `init` asks Linux to kill the child if its parent dies
+//! (`PR_SET_PDEATHSIG`), so it never runs on as an orphan the way the notes' one does. Linux only.
 //!
 //! **Run it:**
 //! ```text
@@ -31,13 +31,12 @@
 //! joined the child 4101
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `nix = { version = "0.31", features = ["process", "signal"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
-use std::io;
 use std::os::unix::process::parent_id;
-use std::process::{self, Child, Command, ExitCode};
+use std::process::{self, ExitCode};
 use std::thread;
 use std::time::Duration;
 
@@ -50,89 +49,44 @@ struct Args {
     /// How many times the child prints (the notes: forever).
     #[arg(long, default_value_t = 3)]
     rounds: u32,
-    /// Internal: run as the child process.
-    #[arg(long, hide = true, requires = "parent")]
-    child: bool,
-    /// Internal: the pid of the parent that started this child.
-    #[arg(long, hide = true)]
-    parent: Option<u32>,
 }
 
-fn test(rounds: u32, tick: Duration) {
+/// The child's work: its pid and its parent's pid, once a tick.
+fn test((rounds, tick_ms): (u32, u64)) {
     for _ in 0..rounds {
         println!(
             "in 子进程 pid={}  ,父进程 pid={}",
             process::id(),
             parent_id()
         );
-        thread::sleep(tick);
+        thread::sleep(Duration::from_millis(tick_ms));
     }
 }
 
-/// A child process that is killed and reaped if it is dropped before it was joined.
-struct ChildGuard(Child);
-
-impl ChildGuard {
-    fn join(mut self) -> io::Result<()> {
-        let status = self.0.wait()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(io::Error::other(format!(
-                "child {} failed: {status}",
-                self.0.id()
-            )))
-        }
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        // Both do nothing to a child that was already waited for.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// First thing in a child: have Linux kill it when the parent dies, even by `kill -9`.
-fn die_with_parent(parent: u32) {
-    #[cfg(target_os = "linux")]
+/// The hook procspawn runs first in every child: Linux kills the child when its parent dies,
+/// and a closed stdout ends it quietly, as in the parent.
+fn child() {
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    // If the parent died before that call, this process was already handed to another one.
-    if parent_id() != parent {
-        process::exit(1);
-    }
-}
-
-fn main_process(args: &Args) -> io::Result<()> {
-    println!("主进程 pid={}  ,父进程 pid={}", process::id(), parent_id());
-    let child = Command::new(std::env::current_exe()?)
-        .args(["--child", "--parent", &process::id().to_string()])
-        .args(["--rounds", &args.rounds.to_string()])
-        .args(["--tick-ms", &args.tick_ms.to_string()])
-        .spawn()?;
-    let child = ChildGuard(child);
-    let pid = child.0.id();
-    child.join()?;
-    println!("joined the child {pid}");
-    Ok(())
+    sigpipe::reset();
+    // A child's panic reaches the parent as `join`'s error, printed there once.
+    std::panic::set_hook(Box::new(|_| {}));
 }
 
 fn main() -> ExitCode {
+    // In a child this runs the function the parent sent, then exits: nothing below runs there.
+    procspawn::ProcConfig::new().config_callback(child).init();
+    sigpipe::reset();
     let args = Args::parse();
-    let result = match args.parent {
-        Some(parent) if args.child => {
-            die_with_parent(parent);
-            test(args.rounds, Duration::from_millis(args.tick_ms));
-            Ok(())
-        }
-        _ => main_process(&args),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    println!("主进程 pid={}  ,父进程 pid={}", process::id(), parent_id());
+    let child = procspawn::spawn((args.rounds, args.tick_ms), test);
+    let pid = child.pid().unwrap_or_default();
+    if let Err(e) = child.join() {
+        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
+        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
+        println!();
+        eprintln!("error: the child {pid}: {e}");
+        return ExitCode::FAILURE;
     }
+    println!("joined the child {pid}");
+    ExitCode::SUCCESS
 }

@@ -16,15 +16,17 @@
 //! **Rust differences.** `std::io::pipe()` (Rust 1.87) returns a `PipeReader` and a
 //! `PipeWriter`: the direction is in the types, so writing to the read end does not compile,
 //! where Python's `duplex=False` fails only when it runs. Python's two-way `Pipe()` is a Unix
-//! socket pair (`UnixStream::pair()` in Rust, used by `queue`); here two-way is two OS pipes.
+//! socket pair (`UnixStream::pair()` in Rust); here two-way is two OS pipes.
 //! Reading returns end-of-file only when every copy of the write end is closed. In the notes
 //! every process holds both connections, so the reader never sees an end and must be
 //! terminated. Here the parent hands the read end to the child as its stdin and keeps no copy;
 //! std opens pipes close-on-exec, so no other process inherits one by accident. With two pipes,
 //! keep the exchange in step (send one, read one answer): if both sides wrote without reading,
-//! both could block once a pipe's buffer (64 KiB on Linux) is full. The child is this program
-//! run again with a hidden `--child` argument; a guard kills and reaps it if the parent fails,
-//! and it dies with its parent (`PR_SET_PDEATHSIG`). Unix only.
+//! both could block once a pipe's buffer (64 KiB on Linux) is full. The child is started by
+//! hand, as `spawn_by_hand` shows, because its stdin is the pipe this lesson is about (procspawn
+//! and `ipc-channel`, see `queue`, would hide it): this program run again with a hidden `--child`
+//! argument; a guard kills and reaps it if the parent fails, and it dies with its parent
+//! (`PR_SET_PDEATHSIG`). Unix only.
 //!
 //! **Run it:**
 //! ```text
@@ -52,7 +54,7 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `nix = { version = "0.31", features = ["process", "signal"] }`.
+//! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::{Parser, ValueEnum};
 use std::io::{self, BufRead, BufReader, PipeWriter, Write};
@@ -188,6 +190,8 @@ fn two_way() -> io::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     let result = match (args.child, args.parent) {
         (Some(role), Some(parent)) => {
@@ -202,6 +206,9 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
+            // this line ends this process by SIGPIPE too, quietly; else it ends the output.
+            println!();
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }

@@ -16,12 +16,13 @@
 //! - **Z** once it has exited and before the parent has waited for it: a zombie, kept only to
 //!   hold its exit status. After `wait`, `/proc/<pid>` is gone.
 //!
-//! **Rust differences.** None in the states: they belong to the kernel, whatever the language.
-//! std has no API for another process's state, so the parent reads `/proc` as text. The child
-//! is this program run again with a hidden `--child` argument; it learns when to stop computing
-//! by polling its standard input (`poll(2)` with a zero timeout), and blocks in `read` to wait.
-//! A guard kills and reaps it if the parent fails, and it dies with its parent
-//! (`PR_SET_PDEATHSIG`). Linux (reads `/proc`).
+//! **Rust differences.** None in the states: they belong to the kernel, whatever the language. std
+//! has no API for another process's state, so the parent reads `/proc` as text. The child is
+//! started by hand (see `spawn_by_hand`), so the parent holds its `Child` and decides when to reap
+//! it, which is this lesson's point: this program run again with a hidden `--child` argument; it
+//! learns when to stop computing by polling its standard input (`poll(2)` with a zero timeout), and
+//! blocks in `read` to wait. A guard kills and reaps it if the parent fails, and it dies with its
+//! parent (`PR_SET_PDEATHSIG`). Linux (reads `/proc`).
 //!
 //! **Run it:**
 //! ```text
@@ -41,7 +42,7 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive"] }`,
-//! `nix = { version = "0.31", features = ["process", "signal", "poll"] }`.
+//! `nix = { version = "0.31", features = ["process", "signal", "poll"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -49,7 +50,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::fs;
 use std::hint::black_box;
-use std::io::{self, BufRead, PipeWriter, Write};
+use std::io::{self, BufRead, Write};
 use std::os::fd::AsFd;
 use std::process::{self, Child, Command, ExitCode};
 use std::thread;
@@ -87,7 +88,6 @@ fn child() -> io::Result<()> {
 
 /// First thing in a child: have Linux kill it when the parent dies, even by `kill -9`.
 fn die_with_parent(parent: u32) {
-    #[cfg(target_os = "linux")]
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     // If the parent died before that call, this process was already handed to another one.
     if std::os::unix::process::parent_id() != parent {
@@ -145,10 +145,6 @@ fn await_state(pid: u32, wanted: char, what: &str, meaning: &str) -> io::Result<
     }
 }
 
-fn tell(child: &mut PipeWriter, line: &str) -> io::Result<()> {
-    child.write_all(format!("{line}\n").as_bytes())
-}
-
 fn signal(pid: u32, signal: Signal) -> io::Result<()> {
     // The child has not been waited for, so its pid cannot belong to another process.
     Ok(kill(Pid::from_raw(pid as i32), signal)?)
@@ -174,7 +170,7 @@ fn parent() -> io::Result<()> {
     }
     await_state(pid, 'R', "computing", "running or ready: 执行 / 就绪")?;
 
-    tell(&mut to_child, "stop computing")?;
+    to_child.write_all(b"stop computing\n")?;
     await_state(pid, 'S', "waiting for a line", "sleeping: 等待")?;
 
     signal(pid, Signal::SIGSTOP)?;
@@ -182,7 +178,7 @@ fn parent() -> io::Result<()> {
     signal(pid, Signal::SIGCONT)?;
     await_state(pid, 'S', "after SIGCONT", "sleeping: 等待")?;
 
-    tell(&mut to_child, "exit")?;
+    to_child.write_all(b"exit\n")?;
     await_state(pid, 'Z', "exited, not waited for", "zombie")?;
     let status = child.0.wait()?;
     match state(&pid.to_string()) {
@@ -193,6 +189,8 @@ fn parent() -> io::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     let result = match args.parent {
         Some(parent_pid) if args.child => {
@@ -201,11 +199,12 @@ fn main() -> ExitCode {
         }
         _ => parent(),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    if let Err(e) = result {
+        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
+        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
+        println!();
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
 }

@@ -7,9 +7,9 @@
 //! `num.value = 0.0` and adds 1 to every element. The parent prints both after `a.join()` and
 //! again after `b.join()`: the value is 0.0 and every element has grown by 2.
 //!
-//! **This lesson.** The same, with the numbers in a file under `/dev/shm` that the parent and
-//! both children map into memory. After `a.join()`, child b may or may not have run yet, so that
-//! printout varies; after `b.join()` it is always 0.0 and 2 to 12.
+//! **This lesson.** The same, with the numbers in a file under `/dev/shm` (or `--dir`) that the
+//! parent and both children map into memory. After `a.join()`, child b may or may not have run
+//! yet, so that printout varies; after `b.join()` it is always 0.0 and 2 to 12.
 //!
 //! **Rust differences.** Processes share nothing unless they ask: here each maps the same file
 //! (`memmap2`), and Linux backs `/dev/shm` with memory, not disk. Memory that another process
@@ -19,18 +19,17 @@
 //! an atomic operation). There is no `AtomicF64`: the double is stored as its bits in an
 //! `AtomicU64`. Python's `arr[i] += 1` reads and then writes, each under the array's lock but
 //! not together, so two processes can lose an update; `fetch_add` is one atomic step and never
-//! does. The children are this program run again with a hidden `--child` argument (the path as
-//! JSON); guards kill and reap them if the parent fails, each dies with its parent
-//! (`PR_SET_PDEATHSIG`), and the file is removed at the end. Linux (`/dev/shm`; elsewhere the
-//! temporary directory is used).
+//! does. The children are started with `procspawn::spawn(path, changedata)`: what crosses to
+//! them (through serde) is the file's path, not the memory; each maps it itself. The file is
+//! named after the parent's pid and removed at the end; one left by a killed run (its pid gone)
+//! is removed at the next start. Children die with their parent (`PR_SET_PDEATHSIG`, asked for in
+//! a hook of `procspawn::init`). Linux only.
 //!
-//! **Run it:**
-//! ```text
-//! cargo run -p processes --bin shared_memory
-//! ```
+//! **Run it:** `cargo run -p processes --bin shared_memory`
 //!
 //! **Output** (the lines after `a.join()` may already show 2 to 12):
 //! ```text
+//! --- Value('d', 1.1) and Array('i', range(11)) in a shared file
 //! shared memory: /dev/shm/processes-shared-memory-4100, 56 bytes
 //! the value :  1.1
 //! the array : 0 1 2 3 4 5 6 7 8 9 10
@@ -42,9 +41,9 @@
 //! the array : 2 3 4 5 6 7 8 9 10 11 12
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive"] }`,
-//! `serde_json = "1"`, `memmap2 = "0.9"`,
-//! `nix = { version = "0.31", features = ["process", "signal"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive"] }`, `procspawn = "1"`,
+//! `memmap2 = "0.9"`, `nix = { version = "0.31", features = ["process", "signal"] }`,
+//! `sigpipe = "0.1"`.
 
 // Memory written by other processes is beyond what the compiler can check; see the SAFETY note.
 #![allow(unsafe_code)]
@@ -54,18 +53,15 @@ use memmap2::MmapRaw;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{self, Child, Command, ExitCode};
+use std::process::{self, ExitCode};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::Relaxed};
 
 /// Two child processes change numbers in memory shared with the parent.
 #[derive(Parser)]
 struct Args {
-    /// Internal: run as a child process; the JSON is the path of the shared file.
-    #[arg(long, hide = true, requires = "parent")]
-    child: Option<String>,
-    /// Internal: the pid of the parent that started this child.
-    #[arg(long, hide = true)]
-    parent: Option<u32>,
+    /// Where the shared file goes (/dev/shm is memory, not disk).
+    #[arg(long, default_value = "/dev/shm")]
+    dir: PathBuf,
 }
 
 /// The shared numbers, laid out the same way in every process (`repr(C)`).
@@ -99,15 +95,19 @@ impl SharedMemory {
     }
 }
 
-fn changedata(shared: &Shared) {
+/// The child's target: map the file whose path the parent sent, and change the numbers.
+fn changedata(path: PathBuf) -> Result<(), String> {
+    let memory = SharedMemory::map(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let shared = memory.get();
     shared.num.store(0.0_f64.to_bits(), Relaxed);
     for element in &shared.arr {
         element.fetch_add(1, Relaxed);
     }
+    Ok(())
 }
 
 // Relaxed is enough: each update is one atomic operation and publishes nothing else, and the
-// parent reads only after `wait` has seen the child exit, which orders the child's writes first.
+// parent reads only after `join` has seen the child's answer, sent after its writes.
 fn display_sharedata(shared: &Shared) {
     println!(
         "the value :  {:?}",
@@ -121,41 +121,6 @@ fn display_sharedata(shared: &Shared) {
     println!("the array : {}", arr.join(" "));
 }
 
-/// A child process that is killed and reaped if it is dropped before it was joined.
-struct ChildGuard(Child);
-
-impl ChildGuard {
-    fn join(mut self) -> io::Result<()> {
-        let status = self.0.wait()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(io::Error::other(format!(
-                "child {} failed: {status}",
-                self.0.id()
-            )))
-        }
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        // Both do nothing to a child that was already waited for.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// First thing in a child: have Linux kill it when the parent dies, even by `kill -9`.
-fn die_with_parent(parent: u32) {
-    #[cfg(target_os = "linux")]
-    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    // If the parent died before that call, this process was already handed to another one.
-    if std::os::unix::process::parent_id() != parent {
-        process::exit(1);
-    }
-}
-
 /// A file that is removed when this value is dropped.
 struct TempFile(PathBuf);
 
@@ -165,25 +130,26 @@ impl Drop for TempFile {
     }
 }
 
-fn start_changedata(path: &Path) -> io::Result<ChildGuard> {
-    let child = Command::new(std::env::current_exe()?)
-        .args(["--child", &serde_json::to_string(path)?])
-        .args(["--parent", &process::id().to_string()])
-        .spawn()?;
-    Ok(ChildGuard(child))
+/// Creates this run's shared file, after removing those of runs that were killed (pid gone).
+fn create_shared_file(dir: &Path) -> io::Result<TempFile> {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name.strip_prefix("processes-shared-memory-");
+        if pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists()) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    let path = dir.join(format!("processes-shared-memory-{}", process::id()));
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let file = File::create(&path).map_err(named)?;
+    let file_guard = TempFile(path.clone());
+    file.set_len(size_of::<Shared>() as u64).map_err(named)?; // zero-filled
+    Ok(file_guard)
 }
 
-fn parent() -> io::Result<()> {
-    let dir = Path::new("/dev/shm");
-    let dir = if dir.is_dir() {
-        dir.to_path_buf()
-    } else {
-        std::env::temp_dir()
-    };
-    let path = dir.join(format!("processes-shared-memory-{}", process::id()));
-    let new_file = File::create_new(&path)?;
-    let file = TempFile(path);
-    new_file.set_len(size_of::<Shared>() as u64)?; // zero-filled
+fn parent(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    println!("--- Value('d', 1.1) and Array('i', range(11)) in a shared file");
+    let file = create_shared_file(dir)?;
     let memory = SharedMemory::map(&file.0)?;
     let shared = memory.get();
     shared.num.store(1.1_f64.to_bits(), Relaxed);
@@ -197,34 +163,36 @@ fn parent() -> io::Result<()> {
     );
     display_sharedata(shared);
 
-    let a = start_changedata(&file.0)?;
-    let b = start_changedata(&file.0)?;
-    a.join()?;
+    let a = procspawn::spawn(file.0.clone(), changedata);
+    let b = procspawn::spawn(file.0.clone(), changedata);
+    a.join()??;
     println!("--- after a.join()");
     display_sharedata(shared);
-    b.join()?;
+    b.join()??;
     println!("--- after b.join()");
     display_sharedata(shared);
     Ok(())
 }
 
+/// The hook procspawn runs first in every child: Linux kills the child when its parent dies,
+/// and a closed stdout ends it quietly, as in the parent.
+fn child() {
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    sigpipe::reset();
+    // A child's panic reaches the parent as `join`'s error, printed there once.
+    std::panic::set_hook(Box::new(|_| {}));
+}
+
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let result = match (args.child, args.parent) {
-        (Some(json), Some(parent_pid)) => {
-            die_with_parent(parent_pid);
-            serde_json::from_str::<PathBuf>(&json)
-                .map_err(io::Error::from)
-                .and_then(|path| SharedMemory::map(&path))
-                .map(|memory| changedata(memory.get()))
-        }
-        _ => parent(),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    // In a child this runs the function the parent sent, then exits: nothing below runs there.
+    procspawn::ProcConfig::new().config_callback(child).init();
+    sigpipe::reset();
+    if let Err(e) = parent(&Args::parse().dir) {
+        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
+        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
+        println!();
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
 }

@@ -12,20 +12,19 @@
 //! both: the run takes about 3 ticks, not 6. With `--join-each` it joins each child before
 //! starting the next, and the run takes 6 ticks again, as 002 warns.
 //!
-//! **Rust differences.** There is no `multiprocessing`, and a process cannot be started "at a
-//! function": a new process runs a whole program. This is Python's `spawn` start method done by
-//! hand: the parent runs its own executable again (`std::env::current_exe()`) with a hidden
-//! `--child` argument that carries the job as JSON (serde), and the child's `main` sees it and
-//! runs that job. The crate `procspawn` packages the same pattern. Why not `fork`: a forked
-//! child is a copy of a parent that may have threads, and only the copy of the forking thread
-//! exists in it, so a lock another thread held stays locked forever (`no_shared_globals` forks,
-//! with care, because the copy is its point); Python itself moved its Linux default away from
-//! plain fork in 3.14 for that reason. Spawn costs more (see `spawn_cost`) but starts clean, and
-//! works the same on every system. Python joins the children it started when the program ends;
-//! a Rust `Child` does not wait when dropped, so the parent joins them itself (`wait`). A guard
-//! kills and reaps a child if the parent fails before joining it, and each child asks Linux to
-//! kill it if its parent dies (`PR_SET_PDEATHSIG`), so no child ever outlives the parent. Unix
-//! only.
+//! **Rust differences.** A process cannot start "at a function": a new process runs a whole
+//! program. The crate `procspawn` hides that: `procspawn::spawn(args, f)` runs this same
+//! program again, and in the child `procspawn::init()` (first thing in `main`, so the child does
+//! nothing of the parent's work before it) receives `f` and `args`, calls `f(args)`, sends the
+//! return value back and exits; `join()` returns it. `f` is a plain `fn` (a closure capturing
+//! nothing), exactly Python's `target`, and `args` is exactly `args=`: it crosses to the child
+//! through serde, so it must be `Serialize + Deserialize`; nothing else of the parent's memory
+//! goes along. `spawn_by_hand` shows the machinery underneath. Python joins its children at exit;
+//! a procspawn handle dropped without `join` kills and reaps its child. procspawn does not tie a
+//! child's life to its parent's, so `init` gets a hook that runs first in every child and asks
+//! Linux to kill it when the parent dies, even by `kill -9` (`PR_SET_PDEATHSIG`); a child whose
+//! parent died before that cannot connect back to it and ends. Linux only (the hook); procspawn
+//! itself also runs on macOS and Windows.
 //!
 //! **Run it:**
 //! ```text
@@ -46,14 +45,11 @@
 //! joined both after 3.0 ticks (one after the other: 6)
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `serde = { version = "1", features = ["derive"] }`, `serde_json = "1"`,
-//! `nix = { version = "0.31", features = ["process", "signal"] }`.
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
-use serde::{Deserialize, Serialize};
-use std::io;
-use std::process::{self, Child, Command, ExitCode};
+use std::process::{self, ExitCode};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -66,163 +62,72 @@ struct Args {
     /// Join each child before starting the next (then they run one after the other).
     #[arg(long)]
     join_each: bool,
-    /// Internal: run as a child process; the JSON is the work the parent sent.
-    #[arg(long, hide = true, requires = "parent")]
-    child: Option<String>,
-    /// Internal: the pid of the parent that started this child.
-    #[arg(long, hide = true)]
-    parent: Option<u32>,
 }
 
-/// What a child is asked to do. It crosses to the child as JSON on its command line.
-#[derive(Serialize, Deserialize)]
-struct Work {
-    name: String,
-    job: Job,
-    n: u32,
-    tick_ms: u64,
-}
+/// The arguments of a job, as one serde tuple: the process's name, `n` and the tick.
+type JobArgs = (String, u32, u64);
 
-#[derive(Serialize, Deserialize)]
-enum Job {
-    Work1,
-    Work2,
-}
-
-fn work_1(name: &str, n: u32, tick: Duration) {
+/// `work_1(n)` in a process named `name`.
+fn work_1((name, n, tick_ms): JobArgs) {
     println!(
         "work_1 start======================= in '{name}' (pid {})",
         process::id()
     );
     for _ in 0..n {
         println!("i love pyhton");
-        thread::sleep(tick);
+        thread::sleep(Duration::from_millis(tick_ms));
     }
     println!("work_1 end====================");
 }
 
-fn work_2(name: &str, n: u32, tick: Duration) {
+fn work_2((name, n, tick_ms): JobArgs) {
     println!(
         "work_2 start==================== in '{name}' (pid {})",
         process::id()
     );
     for _ in 0..n {
         println!("come on baby");
-        thread::sleep(tick);
+        thread::sleep(Duration::from_millis(tick_ms));
     }
     println!("work_2 end====================");
 }
 
-/// The child's side: do the work named in the JSON.
-fn child(work: Work) -> io::Result<()> {
-    let tick = Duration::from_millis(work.tick_ms);
-    match work.job {
-        Job::Work1 => work_1(&work.name, work.n, tick),
-        Job::Work2 => work_2(&work.name, work.n, tick),
-    }
-    Ok(())
-}
-
-/// A child process that is killed and reaped if it is dropped before it was joined, so an
-/// early return or a panic in the parent leaves neither an orphan nor a zombie behind.
-struct ChildGuard(Child);
-
-impl ChildGuard {
-    /// Waits for the child to end; an error if it failed.
-    fn join(mut self) -> io::Result<()> {
-        let status = self.0.wait()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(io::Error::other(format!(
-                "child {} failed: {status}",
-                self.0.id()
-            )))
-        }
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        // Both do nothing to a child that was already waited for.
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Python's `spawn` start method: run this program again, with the work serialised.
-fn start(work: &Work) -> io::Result<ChildGuard> {
-    let child = Command::new(std::env::current_exe()?)
-        .arg("--child")
-        .arg(serde_json::to_string(work)?)
-        .arg("--parent")
-        .arg(process::id().to_string())
-        .spawn()?;
-    Ok(ChildGuard(child))
-}
-
-/// First thing in a child: have Linux kill it when the parent dies, even by `kill -9`.
-fn die_with_parent(parent: u32) {
-    #[cfg(target_os = "linux")]
+/// The hook procspawn runs first in every child: Linux kills the child when its parent dies,
+/// and a closed stdout ends it quietly, as in the parent.
+fn child() {
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    // If the parent died before that call, this process was already handed to another one.
-    if std::os::unix::process::parent_id() != parent {
-        process::exit(1);
-    }
-}
-
-fn parent(tick_ms: u64, join_each: bool) -> io::Result<()> {
-    let tick = Duration::from_millis(tick_ms);
-    let works = [
-        ("I am process one.", Job::Work1),
-        ("I am process two.", Job::Work2),
-    ]
-    .map(|(name, job)| Work {
-        name: name.to_string(),
-        job,
-        n: 3,
-        tick_ms,
-    });
-    println!(
-        "parent {} starts '{}' and '{}'",
-        process::id(),
-        works[0].name,
-        works[1].name
-    );
-    let started = Instant::now();
-    let mut running = Vec::new();
-    for work in &works {
-        let child = start(work)?;
-        if join_each {
-            child.join()?;
-        } else {
-            running.push(child);
-        }
-    }
-    for child in running {
-        child.join()?;
-    }
-    let ticks = started.elapsed().as_secs_f64() / tick.as_secs_f64();
-    println!("joined both after {ticks:.1} ticks (one after the other: 6)");
-    Ok(())
+    sigpipe::reset();
+    // A child's panic reaches the parent as `join`'s error, printed there once.
+    std::panic::set_hook(Box::new(|_| {}));
 }
 
 fn main() -> ExitCode {
+    // In a child this runs the function the parent sent, then exits: nothing below runs there.
+    procspawn::ProcConfig::new().config_callback(child).init();
+    sigpipe::reset();
     let args = Args::parse();
-    let result = match (args.child, args.parent) {
-        (Some(json), Some(parent_pid)) => {
-            die_with_parent(parent_pid);
-            serde_json::from_str(&json)
-                .map_err(io::Error::from)
-                .and_then(child)
-        }
-        _ => parent(args.tick_ms, args.join_each),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+    let (one, two) = ("I am process one.", "I am process two.");
+    println!("parent {} starts '{one}' and '{two}'", process::id());
+    let started = Instant::now();
+    let jobs = [(one, work_1 as fn(JobArgs)), (two, work_2)];
+    let mut children = Vec::new();
+    let mut joined = Ok(());
+    for (name, job) in jobs {
+        children.push(procspawn::spawn((name.to_string(), 3, args.tick_ms), job));
+        if args.join_each || children.len() == jobs.len() {
+            for child in children.drain(..) {
+                joined = joined.and(child.join());
+            }
         }
     }
+    if let Err(e) = joined {
+        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
+        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
+        println!();
+        eprintln!("error: a child: {e}");
+        return ExitCode::FAILURE;
+    }
+    let ticks = started.elapsed().as_secs_f64() * 1000.0 / args.tick_ms as f64;
+    println!("joined both after {ticks:.1} ticks (one after the other: 6)");
+    ExitCode::SUCCESS
 }

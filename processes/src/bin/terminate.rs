@@ -47,8 +47,7 @@
 //! terminate(): SIGTERM to 4101
 //! 4101 reaped: signal: 15 (SIGTERM)
 //! --- a reader that blocks SIGTERM
-//! 4102 blocks SIGTERM (SigBlk in /proc/4102/status)
-//! SIGTERM to 4102
+//! 4102 blocks SIGTERM (SigBlk in /proc/4102/status); SIGTERM to 4102
 //! 4102 after SIGTERM: state S, still alive
 //! kill -9 4102
 //! 4102 before wait(): state Z (a zombie: dead, its exit status not yet collected)
@@ -58,14 +57,14 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`,
-//! `nix = { version = "0.31", features = ["process", "signal"] }`.
+//! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use nix::sys::signal::{SigSet, Signal, kill};
 use nix::unistd::Pid;
 use std::fs;
 use std::io::{self, BufRead, PipeWriter, Write};
-use std::process::{self, Child, Command, ExitCode, ExitStatus};
+use std::process::{self, Child, Command, ExitCode};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -99,7 +98,6 @@ fn reader(block_sigterm: bool) -> io::Result<()> {
 
 /// First thing in a child: have Linux kill it when the parent dies, even by `kill -9`.
 fn die_with_parent(parent: u32) {
-    #[cfg(target_os = "linux")]
     let _ = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL);
     // If the parent died before that call, this process was already handed to another one.
     if std::os::unix::process::parent_id() != parent {
@@ -111,17 +109,9 @@ fn die_with_parent(parent: u32) {
 struct ChildGuard(Child);
 
 impl ChildGuard {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-
     fn signal(&self, signal: Signal) -> io::Result<()> {
         // The child has not been waited for, so its pid cannot belong to another process.
-        Ok(kill(Pid::from_raw(self.pid() as i32), signal)?)
-    }
-
-    fn wait(&mut self) -> io::Result<ExitStatus> {
-        self.0.wait()
+        Ok(kill(Pid::from_raw(self.0.id() as i32), signal)?)
     }
 }
 
@@ -136,14 +126,12 @@ impl Drop for ChildGuard {
 /// Starts a reader; returns it and the write end of the pipe that is its stdin.
 fn start_reader(block_sigterm: bool) -> io::Result<(ChildGuard, PipeWriter)> {
     let (read_end, write_end) = io::pipe()?;
-    let mut command = Command::new(std::env::current_exe()?);
-    command
+    let child = Command::new(std::env::current_exe()?)
         .args(["--child", "--parent", &process::id().to_string()])
-        .stdin(read_end);
-    if block_sigterm {
-        command.arg("--block-sigterm");
-    }
-    Ok((ChildGuard(command.spawn()?), write_end))
+        .args(block_sigterm.then_some("--block-sigterm"))
+        .stdin(read_end)
+        .spawn()?;
+    Ok((ChildGuard(child), write_end))
 }
 
 /// The state letter in `/proc/<pid>/stat` (R, S, T, Z, ...), or `None` if there is no entry.
@@ -156,9 +144,7 @@ fn state(pid: u32) -> Option<char> {
 /// Whether SIGTERM is in the process's blocked signals: the `SigBlk` mask in
 /// `/proc/<pid>/status`, in hexadecimal, where bit n - 1 stands for signal n.
 fn blocks_sigterm(pid: u32) -> bool {
-    let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
-        return false;
-    };
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|line| line.strip_prefix("SigBlk:"))
@@ -178,53 +164,27 @@ fn await_until(what: &str, check: impl Fn() -> bool) -> io::Result<()> {
     Ok(())
 }
 
-/// The pids of the processes whose parent is this one, from `/proc`.
-fn children_of_this_process() -> io::Result<Vec<u32>> {
-    let me = process::id().to_string();
-    let mut children = Vec::new();
-    for entry in fs::read_dir("/proc")? {
-        let Ok(pid) = entry?.file_name().to_string_lossy().parse::<u32>() else {
-            continue; // not a process
-        };
-        let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue; // it ended meanwhile
-        };
-        // After the name come the state and then the parent's pid.
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1));
-        if ppid == Some(me.as_str()) {
-            children.push(pid);
-        }
-    }
-    Ok(children)
-}
-
 fn parent(tick_ms: u64) -> io::Result<()> {
-    let tick = Duration::from_millis(tick_ms);
-
     println!("--- the notes' reader: it waits for more input forever");
     let (mut reader, mut input) = start_reader(false)?;
     for value in ["A", "B", "C"] {
         println!("发送 {value} 到 pipe...");
         input.write_all(format!("{value}\n").as_bytes())?;
-        thread::sleep(tick);
+        thread::sleep(Duration::from_millis(tick_ms));
     }
     // `input` stays open: the reader waits for more, as the notes' one does.
-    println!("terminate(): SIGTERM to {}", reader.pid());
+    println!("terminate(): SIGTERM to {}", reader.0.id());
     reader.signal(Signal::SIGTERM)?;
-    println!("{} reaped: {}", reader.pid(), reader.wait()?);
-    drop(input);
+    println!("{} reaped: {}", reader.0.id(), reader.0.wait()?);
 
     println!("--- a reader that blocks SIGTERM");
     let (mut stubborn, _input) = start_reader(true)?;
-    let pid = stubborn.pid();
+    let pid = stubborn.0.id();
     // Until it has blocked SIGTERM, SIGTERM would still end it.
     await_until("the reader blocks SIGTERM", || blocks_sigterm(pid))?;
-    println!("{pid} blocks SIGTERM (SigBlk in /proc/{pid}/status)");
-    println!("SIGTERM to {pid}");
+    println!("{pid} blocks SIGTERM (SigBlk in /proc/{pid}/status); SIGTERM to {pid}");
     stubborn.signal(Signal::SIGTERM)?;
-    thread::sleep(tick);
+    thread::sleep(Duration::from_millis(tick_ms));
     match state(pid) {
         Some(state @ ('R' | 'S')) => println!("{pid} after SIGTERM: state {state}, still alive"),
         other => return Err(io::Error::other(format!("{pid} after SIGTERM: {other:?}"))),
@@ -233,17 +193,20 @@ fn parent(tick_ms: u64) -> io::Result<()> {
     stubborn.signal(Signal::SIGKILL)?;
     await_until("the reader is a zombie", || state(pid) == Some('Z'))?;
     println!("{pid} before wait(): state Z (a zombie: dead, its exit status not yet collected)");
-    println!("{pid} reaped: {}", stubborn.wait()?);
-    match state(pid) {
-        None => println!("{pid} after wait(): /proc/{pid} is gone"),
-        Some(state) => println!("{pid} after wait(): still there, state {state}"),
-    }
+    println!("{pid} reaped: {}", stubborn.0.wait()?);
+    let gone = state(pid).map_or("is gone", |_| "is still there");
+    println!("{pid} after wait(): /proc/{pid} {gone}");
 
-    println!("children left: {}", children_of_this_process()?.len());
+    // `/proc/<pid>/task/<tid>/children` lists the children its main thread started: here, all.
+    let me = process::id();
+    let children = fs::read_to_string(format!("/proc/{me}/task/{me}/children"))?;
+    println!("children left: {}", children.split_whitespace().count());
     Ok(())
 }
 
 fn main() -> ExitCode {
+    // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
+    sigpipe::reset();
     let args = Args::parse();
     let result = match args.parent {
         Some(parent_pid) if args.child => {
@@ -252,11 +215,12 @@ fn main() -> ExitCode {
         }
         _ => parent(args.tick_ms),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
+    if let Err(e) = result {
+        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
+        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
+        println!();
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
 }

@@ -1,41 +1,48 @@
 //! Checks on the processes a lesson leaves behind (Linux: reads `/proc`).
 //!
-//! Every child a lesson starts carries `--parent <pid>` on its command line. A live process of
-//! this workspace whose parent is no longer that pid has outlived its parent: an orphan.
-//! An orphan that still holds the lesson's output keeps the test reading it, so it is gone by
-//! the time the run returns: look for orphans while the lesson runs, too.
+//! Every lesson a test runs gets `PROCESSES_TEST_RUN=<this test process's pid>` in its
+//! environment, and every process it starts inherits it: procspawn's children (whose command
+//! line is just `/proc/self/exe`), children run by hand, forked copies. A live process that
+//! carries the mark and whose parent is neither this test process nor another marked process
+//! has outlived its parent: an orphan. The mark is read from `/proc/<pid>/environ`, the
+//! environment a program started with.
 
 use std::fs;
 use std::path::Path;
-use std::sync::Mutex;
+use std::process;
 
-/// Held by a test that kills a lesson on purpose (its children are orphans for a moment, until
-/// the kernel's SIGKILL lands) and by every orphan check, so they do not see each other.
-pub(crate) static KILLING_A_LESSON: Mutex<()> = Mutex::new(());
+/// The variable that marks every process of a lesson run.
+pub(crate) const MARK: &str = "PROCESSES_TEST_RUN";
 
-/// A process of this workspace that was started as some lesson's child.
-pub(crate) struct LessonChild {
+/// A process that carries the mark.
+pub(crate) struct Marked {
     pub(crate) pid: u32,
     pub(crate) ppid: u32,
     pub(crate) state: char,
-    pub(crate) parent_arg: u32,
+    pub(crate) mark: String,
     pub(crate) command: String,
 }
 
-/// The fields of `/proc/<pid>/stat` after the name, from the state on.
-fn stat_fields(pid: u32) -> Option<Vec<String>> {
+/// The mark this test process gives the lessons it runs.
+pub(crate) fn our_mark() -> String {
+    process::id().to_string()
+}
+
+/// The state letter and parent pid of a process, or `None` if there is none with this pid.
+pub(crate) fn state_and_parent(pid: u32) -> Option<(char, u32)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields = stat.rsplit_once(')')?.1.split_whitespace();
-    Some(fields.map(str::to_string).collect())
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.next()?.parse().ok()?))
 }
 
 /// The state letter of a process, or `None` if there is none with this pid.
 pub(crate) fn state(pid: u32) -> Option<char> {
-    stat_fields(pid)?.first()?.chars().next()
+    state_and_parent(pid).map(|(state, _)| state)
 }
 
-/// Every running process whose program lives in `bin_dir` and that has a `--parent` argument.
-pub(crate) fn lesson_children(bin_dir: &Path) -> Vec<LessonChild> {
+/// Every running process whose program lives in `bin_dir` and that carries the mark.
+pub(crate) fn marked(bin_dir: &Path) -> Vec<Marked> {
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -44,61 +51,47 @@ pub(crate) fn lesson_children(bin_dir: &Path) -> Vec<LessonChild> {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+        // A zombie has no exe link: it holds nothing and is its parent's to reap.
+        let Ok(exe) = fs::read_link(format!("/proc/{pid}/exe")) else {
             continue;
         };
-        // Each argument ends with a NUL byte.
-        let args: Vec<String> = cmdline
-            .strip_suffix(&[0])
-            .unwrap_or(&cmdline)
-            .split(|&b| b == 0)
-            .map(|arg| String::from_utf8_lossy(arg).into_owned())
-            .collect();
-        if !args
-            .first()
-            .is_some_and(|program| Path::new(program).starts_with(bin_dir))
-        {
+        if exe.parent() != Some(bin_dir) {
             continue;
         }
-        let Some(parent_arg) = args
-            .iter()
-            .position(|arg| arg == "--parent")
-            .and_then(|i| args.get(i + 1)?.parse().ok())
+        let Ok(environ) = fs::read(format!("/proc/{pid}/environ")) else {
+            continue;
+        };
+        let prefix = format!("{MARK}=");
+        let Some(mark) = environ
+            .split(|&b| b == 0)
+            .find_map(|var| var.strip_prefix(prefix.as_bytes()))
         else {
             continue;
         };
-        let Some(fields) = stat_fields(pid) else {
+        let Some((state, ppid)) = state_and_parent(pid) else {
             continue;
         };
-        let (Some(state), Some(Ok(ppid))) = (
-            fields.first().and_then(|s| s.chars().next()),
-            fields.get(1).map(|p| p.parse()),
-        ) else {
-            continue;
-        };
-        found.push(LessonChild {
+        let command = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        found.push(Marked {
             pid,
             ppid,
             state,
-            parent_arg,
-            command: args.join(" "),
+            mark: String::from_utf8_lossy(mark).into_owned(),
+            command: String::from_utf8_lossy(&command).replace('\0', " "),
         });
     }
     found
 }
 
-/// The lesson children alive now whose parent is gone, described; waits while a test kills a
-/// lesson on purpose.
+/// The processes of this test's lesson runs alive now whose parent is gone, described.
 pub(crate) fn orphans(bin_dir: &Path) -> Vec<String> {
-    let _quiet = KILLING_A_LESSON.lock().unwrap_or_else(|e| e.into_inner());
-    lesson_children(bin_dir)
+    let ours: Vec<Marked> = marked(bin_dir)
         .into_iter()
-        .filter(|child| child.ppid != child.parent_arg && child.state != 'Z')
-        .map(|child| {
-            let LessonChild {
-                pid, parent_arg, ..
-            } = child;
-            format!("{pid}, started by {parent_arg}: {}", child.command)
-        })
+        .filter(|p| p.mark == our_mark())
+        .collect();
+    ours.iter()
+        .filter(|p| p.state != 'Z')
+        .filter(|p| p.ppid != process::id() && !ours.iter().any(|parent| parent.pid == p.ppid))
+        .map(|p| format!("{} (parent now {}): {}", p.pid, p.ppid, p.command))
         .collect()
 }
