@@ -1,0 +1,183 @@
+//! What a worker does with one path: a regular file or a symlink, written under a temporary
+//! name next to its destination and renamed into place once complete, data and metadata.
+//! All calls are relative to the open source and destination folders of the job.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::{File, Metadata};
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use nix::fcntl::{AtFlags, OFlag, openat, readlinkat};
+use nix::sys::stat::{FileStat, Mode as Perms, fstatat};
+
+use crate::data;
+use crate::links::HardLinks;
+use crate::meta;
+use crate::report::Outcome;
+use crate::temp::Temp;
+
+/// A folder of SRC and its copy in DEST, opened once by the walker and shared by the jobs in it.
+pub(crate) struct Folder {
+    pub(crate) src: OwnedFd,
+    /// `None` only in a dry run, when the folder does not exist in DEST.
+    pub(crate) dest: Option<OwnedFd>,
+    pub(crate) dest_path: PathBuf,
+    /// The folder relative to SRC, for messages.
+    pub(crate) shown: PathBuf,
+    /// The destination folder is set-group-ID: a new file gets its group, not ours.
+    pub(crate) group_inherited: bool,
+}
+
+/// One path for a worker, found by the walker.
+pub(crate) struct Job {
+    pub(crate) folder: Arc<Folder>,
+    pub(crate) name: OsString,
+    pub(crate) symlink: bool,
+}
+
+impl Job {
+    /// The path relative to SRC (and to DEST), for messages.
+    pub(crate) fn shown(&self) -> PathBuf {
+        self.folder.shown.join(&self.name)
+    }
+}
+
+/// The options that change what a worker does.
+#[derive(Clone, Copy)]
+pub(crate) struct Mode {
+    pub(crate) no_clobber: bool,
+    pub(crate) update: bool,
+    pub(crate) dry_run: bool,
+}
+
+/// A failure with what was being done, for the summary.
+fn context(what: &'static str) -> impl FnOnce(io::Error) -> io::Error {
+    move |e| io::Error::new(e.kind(), format!("{what}: {e}"))
+}
+
+/// What is at `name` in the destination folder, not following a symlink (`None`: nothing).
+fn existing(job: &Job) -> Option<FileStat> {
+    let folder = job.folder.dest.as_ref()?;
+    fstatat(folder, job.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).ok()
+}
+
+/// The destination folder to write into (always open unless in a dry run).
+fn dest_folder(job: &Job) -> io::Result<BorrowedFd<'_>> {
+    let folder = job
+        .folder
+        .dest
+        .as_ref()
+        .ok_or_else(|| io::Error::other("no destination folder"))?;
+    Ok(folder.as_fd())
+}
+
+/// Copies the regular file `job.name`.
+pub(crate) fn file(job: &Job, mode: Mode, links: &HardLinks) -> io::Result<Outcome> {
+    if mode.no_clobber && existing(job).is_some() {
+        return Ok(Outcome::Exists);
+    }
+    // O_NOFOLLOW: a file replaced by a symlink since the walk is not followed. O_NONBLOCK: one
+    // replaced by a FIFO does not hang the worker (fstat below then refuses it).
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let source = openat(&job.folder.src, job.name.as_os_str(), flags, Perms::empty())
+        .map(File::from)
+        .map_err(|e| context("cannot open the source")(e.into()))?;
+    let source_meta = source.metadata()?;
+    if !source_meta.is_file() {
+        return Err(io::Error::other("no longer a regular file"));
+    }
+    if source_meta.nlink() > 1 {
+        let dest = job.folder.dest_path.join(&job.name);
+        if !links.first_name(&source_meta, &dest, &job.shown()) {
+            return Ok(Outcome::Deferred);
+        }
+    }
+    let result = copy_regular(&source, &source_meta, job, mode);
+    if result.is_err() && source_meta.nlink() > 1 {
+        links.first_failed(&source_meta);
+    }
+    result
+}
+
+fn copy_regular(
+    source: &File,
+    source_meta: &Metadata,
+    job: &Job,
+    mode: Mode,
+) -> io::Result<Outcome> {
+    if mode.update
+        && existing(job).is_some_and(|there| meta::same_size_and_mtime(&there, source_meta))
+    {
+        return Ok(Outcome::UpToDate);
+    }
+    if mode.dry_run {
+        return Ok(Outcome::Copied(source_meta.len()));
+    }
+    let mut temp = Temp::new(dest_folder(job)?);
+    let copy = temp
+        .create_file(meta::creation_mode(source_meta))
+        .map_err(context("cannot create the temporary file"))?;
+    data::copy(source, &copy, source_meta.len(), source_meta.blocks() * 512)
+        .map_err(context("copying the data"))?;
+    meta::apply_to_file(&copy, source_meta, job.folder.group_inherited)
+        .map_err(context("setting mode and times"))?;
+    drop(copy);
+    placed(
+        temp.place(&job.name, mode.no_clobber),
+        Outcome::Copied(source_meta.len()),
+    )
+}
+
+/// Copies the symlink `job.name` as a symlink with the same target, never following it: a
+/// link to `..` cannot make the copy loop, and a dangling link is copied as it is.
+pub(crate) fn symlink(job: &Job, mode: Mode) -> io::Result<Outcome> {
+    if mode.no_clobber && existing(job).is_some() {
+        return Ok(Outcome::Exists);
+    }
+    let target = readlinkat(&job.folder.src, job.name.as_os_str())
+        .map_err(|e| context("cannot read the link")(e.into()))?;
+    if mode.update && same_link(job, &target) {
+        return Ok(Outcome::UpToDate);
+    }
+    if mode.dry_run {
+        return Ok(Outcome::Symlinked);
+    }
+    let source_meta = lstat_source(job)?;
+    let mut temp = Temp::new(dest_folder(job)?);
+    temp.create_symlink(&target)
+        .map_err(context("cannot create the link"))?;
+    let (folder, name) = temp.at();
+    meta::apply_to_symlink(folder, name, &source_meta)
+        .map_err(context("setting the link's times"))?;
+    placed(temp.place(&job.name, mode.no_clobber), Outcome::Symlinked)
+}
+
+/// Whether DEST already has a symlink to `target` at this name.
+fn same_link(job: &Job, target: &OsStr) -> bool {
+    job.folder
+        .dest
+        .as_ref()
+        .and_then(|folder| readlinkat(folder, job.name.as_os_str()).ok())
+        .is_some_and(|there| there == target)
+}
+
+/// The source entry's own metadata (std's `Metadata`, which has no `lstat` relative to a folder:
+/// the link is opened with `O_PATH | O_NOFOLLOW` and that descriptor is asked).
+fn lstat_source(job: &Job) -> io::Result<Metadata> {
+    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = openat(&job.folder.src, job.name.as_os_str(), flags, Perms::empty())?;
+    File::from(fd).metadata()
+}
+
+/// The outcome of moving a finished temporary into place: `done`, or `Exists` when `-n` found
+/// something there first.
+fn placed(result: io::Result<bool>, done: Outcome) -> io::Result<Outcome> {
+    match result {
+        Ok(true) => Ok(done),
+        Ok(false) => Ok(Outcome::Exists),
+        Err(e) => Err(context("cannot rename into place")(e)),
+    }
+}

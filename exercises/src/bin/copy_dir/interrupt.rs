@@ -1,0 +1,44 @@
+//! Ctrl-C (and SIGTERM): the handler only raises a flag. The walker stops queueing, each worker
+//! abandons its file at the next chunk and removes its temporary file, and `main` exits 130.
+//! Nothing is killed mid-write, so nothing is left half-written under a real name.
+//!
+//! A closed stdout (`copy_dir -v ... | head`) stops the copy the same way, with exit 1 instead of
+//! 130: dying of SIGPIPE mid-write, as `cp -v` does, would leave temporary files behind.
+//!
+//! A second Ctrl-C exits at once, for a copy stuck in a system call that does not return (a
+//! dead network mount): then temporary files may stay behind, still never under a real name.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static REQUESTED: AtomicBool = AtomicBool::new(false);
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Installs the handler (ctrlc runs it on a thread of its own, not in signal context).
+pub(crate) fn install() -> Result<(), ctrlc::Error> {
+    ctrlc::set_handler(|| {
+        if REQUESTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    })
+}
+
+/// Nobody reads the `-v` lines any more: stop as for Ctrl-C.
+pub(crate) fn stdout_closed() {
+    STDOUT_CLOSED.store(true, Ordering::SeqCst);
+    REQUESTED.store(true, Ordering::SeqCst);
+}
+
+/// Whether the copy stopped because stdout was closed (rather than for Ctrl-C).
+pub(crate) fn because_stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::SeqCst)
+}
+
+/// Whether the copy must stop: Ctrl-C, SIGTERM or a closed stdout.
+pub(crate) fn requested() -> bool {
+    REQUESTED.load(Ordering::Relaxed)
+}
+
+/// The error a worker returns when it gave up on a file because of an interrupt.
+pub(crate) fn error() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::Interrupted, "interrupted")
+}

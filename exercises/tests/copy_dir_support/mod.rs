@@ -1,0 +1,293 @@
+//! Helpers for `tests/copy_dir.rs`: scratch folders, trees to copy, a run of the program, and
+//! a comparison of two trees (types, bytes, modes, nanosecond times, symlink targets).
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::fs::{self, File, FileTimes};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use tempfile::TempDir;
+use testkit::{Lesson, Run};
+
+/// The program under test: `COPY_DIR_BIN` (a learner's own copier), else ours.
+pub(crate) fn binary() -> String {
+    std::env::var("COPY_DIR_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_copy_dir").to_string())
+}
+
+/// Runs the program with `args` to its end (deadline 120 s).
+pub(crate) fn run<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(args: I) -> Run {
+    Lesson::new(&binary())
+        .args(args)
+        .deadline(Duration::from_secs(120))
+        .run()
+}
+
+/// Starts the program with `args`, its output piped, for tests that signal it.
+pub(crate) fn spawn(args: &[&Path]) -> Running {
+    let child = Command::new(binary())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start copy_dir");
+    Running(Some(child))
+}
+
+/// A started program, killed and reaped if the test ends (or fails) while it still runs, so
+/// that it cannot go on writing into a scratch folder that is being removed.
+pub(crate) struct Running(Option<Child>);
+
+impl Running {
+    pub(crate) fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("still running")
+    }
+
+    /// Waits for the end and returns what it printed.
+    pub(crate) fn wait_with_output(mut self) -> Output {
+        let child = self.0.take().expect("still running");
+        child.wait_with_output().expect("wait for copy_dir")
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A scratch folder in cargo's target tmp dir, removed at the end even if a test left
+/// read-only folders in it.
+pub(crate) struct Scratch(TempDir);
+
+impl Scratch {
+    pub(crate) fn new() -> Self {
+        Scratch(
+            tempfile::Builder::new()
+                .prefix("copy_dir-")
+                .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+                .unwrap(),
+        )
+    }
+
+    /// `name` inside the scratch folder.
+    pub(crate) fn join(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        make_writable(self.0.path());
+    }
+}
+
+fn make_writable(path: &Path) {
+    if fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir()) {
+        let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o755));
+        for entry in fs::read_dir(path).into_iter().flatten().flatten() {
+            make_writable(&entry.path());
+        }
+    }
+}
+
+/// Writes `bytes` to `path`, creating its folders.
+pub(crate) fn write(path: &Path, bytes: &[u8]) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
+/// Sets a file's or folder's times with a nanosecond part the copy must keep.
+pub(crate) fn set_times(path: &Path, seconds: u64, nanos: u32) {
+    let time = SystemTime::UNIX_EPOCH + Duration::new(seconds, nanos);
+    let file = File::open(path).unwrap();
+    file.set_times(FileTimes::new().set_accessed(time).set_modified(time))
+        .unwrap();
+}
+
+pub(crate) fn set_mode(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// A file of `size` bytes of a non-zero pattern (so no filesystem can store it as a hole).
+pub(crate) fn write_big(path: &Path, size: usize) {
+    let mut file = File::create(path).unwrap();
+    let block: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8 + 1).collect();
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(block.len());
+        file.write_all(&block[..n]).unwrap();
+        left -= n;
+    }
+}
+
+/// Whether two files hold the same bytes (read in chunks: they may be big).
+pub(crate) fn same_bytes(a: &Path, b: &Path) -> bool {
+    let (Ok(mut a), Ok(mut b)) = (File::open(a), File::open(b)) else {
+        return false;
+    };
+    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let n = read_full(&mut a, &mut x);
+        let m = read_full(&mut b, &mut y);
+        if n != m || x[..n] != y[..m] {
+            return false;
+        }
+        if n == 0 {
+            return true;
+        }
+    }
+}
+
+fn read_full(file: &mut File, buffer: &mut [u8]) -> usize {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    filled
+}
+
+/// The names in a folder (not recursive), as raw bytes.
+pub(crate) fn names(folder: &Path) -> BTreeSet<OsString> {
+    fs::read_dir(folder)
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default()
+}
+
+/// Every path under `root`, relative, recursively (symlinks not followed).
+pub(crate) fn all_paths(root: &Path) -> BTreeSet<PathBuf> {
+    let mut found = BTreeSet::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        let folder = root.join(&relative);
+        let listing = fs::read_dir(&folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display()));
+        for entry in listing {
+            let entry = entry.unwrap();
+            let path = relative.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(path.clone());
+            }
+            found.insert(path);
+        }
+    }
+    found
+}
+
+/// Asserts that `dest` is a copy of `src`: the same paths (special files excepted, they are
+/// not copied), and for each the same type, bytes or link target, mode and modification time
+/// to the nanosecond. Folders too, DEST's top included.
+pub(crate) fn assert_same_tree(src: &Path, dest: &Path) {
+    let expected: BTreeSet<PathBuf> = all_paths(src)
+        .into_iter()
+        .filter(|p| !is_special(&src.join(p)))
+        .collect();
+    let copied = all_paths(dest);
+    assert_eq!(copied, expected, "DEST holds other paths than SRC");
+    assert_same_entry(src, dest, Path::new("."));
+    for relative in &expected {
+        assert_same_entry(&src.join(relative), &dest.join(relative), relative);
+    }
+}
+
+fn is_special(path: &Path) -> bool {
+    let kind = fs::symlink_metadata(path).unwrap().file_type();
+    !(kind.is_file() || kind.is_dir() || kind.is_symlink())
+}
+
+fn assert_same_entry(a: &Path, b: &Path, shown: &Path) {
+    let (x, y) = (
+        fs::symlink_metadata(a).unwrap(),
+        fs::symlink_metadata(b).unwrap(),
+    );
+    assert_eq!(
+        x.file_type(),
+        y.file_type(),
+        "{}: another type",
+        shown.display()
+    );
+    if x.is_symlink() {
+        assert_eq!(
+            fs::read_link(a).unwrap(),
+            fs::read_link(b).unwrap(),
+            "{}: another target",
+            shown.display()
+        );
+        return;
+    }
+    if x.is_file() {
+        assert!(same_bytes(a, b), "{}: other bytes", shown.display());
+    }
+    assert_eq!(
+        x.mode() & 0o7777,
+        y.mode() & 0o7777,
+        "{}: another mode",
+        shown.display()
+    );
+    assert_eq!(
+        (x.mtime(), x.mtime_nsec()),
+        (y.mtime(), y.mtime_nsec()),
+        "{}: another mtime",
+        shown.display()
+    );
+}
+
+/// Paths in `dest` that are not in `src`: temporary files left behind.
+pub(crate) fn leftovers(src: &Path, dest: &Path) -> Vec<PathBuf> {
+    let expected = all_paths(src);
+    all_paths(dest)
+        .into_iter()
+        .filter(|p| !expected.contains(p))
+        .collect()
+}
+
+/// Waits until `ready()` holds or the child exits; `true` if `ready()` held while it ran.
+pub(crate) fn wait_for(child: &mut Child, mut ready: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if ready() {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("copy_dir neither started writing nor ended within 60 s");
+}
+
+/// A tmpfs of `size` mounted at `at` (we run as root in CI), unmounted on drop. `Err` with
+/// the reason when this machine does not let us mount.
+pub(crate) struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    pub(crate) fn mount(at: &Path, size: &str) -> Result<Self, String> {
+        fs::create_dir_all(at).unwrap();
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if output.status.success() {
+            Ok(Tmpfs(at.to_path_buf()))
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).trim().to_string())
+        }
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
