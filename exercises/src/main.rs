@@ -17,19 +17,19 @@ const TOOLS: &[(&str, &str, &str, bool)] = &[
         "chat",
         "多线程聊天器",
         "two-way UDP chat in GBK or UTF-8 that talks to the notes' Python chat",
-        false,
+        true,
     ),
     (
         "copy_dir",
         "文件夹复制器",
         "copies a folder tree on a pool of worker threads, safely and fast",
-        false,
+        true,
     ),
     (
         "download",
         "协程分配下载文件",
         "downloads a file in byte ranges on may coroutines, verified, with retries",
-        false,
+        true,
     ),
 ];
 

@@ -1,0 +1,376 @@
+//! One download from its probe to a verified `FILE.part`: the phases and the coroutines.
+//!
+//! A segmented phase spawns one coroutine per segment (`gevent.spawn`), waits for all of their
+//! outcomes (`gevent.joinall`) while saving the control file twice a second, and turns the
+//! first failure into an exit line. A server that turns out not to serve ranges gets one
+//! stream instead; a file that changed on the server (found by `If-Range`) is fetched afresh,
+//! once.
+
+use crate::cli::{Args, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Exit, exit};
+use crate::interrupt::Interrupt;
+use crate::part::{self, Control, PartPaths, Writer};
+use crate::plan::{self, Plan};
+use crate::probe::{self, Remote};
+use crate::worker::{self, Job, Outcome};
+use crate::{http, progress, verify};
+use std::cell::Cell;
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+use ureq::Agent;
+
+/// A segment is not split into halves smaller than this (work stealing).
+const MIN_SPLIT: u64 = 64 * 1024;
+
+/// Runs `task` on a coroutine and waits for it: may's sockets park coroutines.
+fn on_coroutine<T: Send + 'static>(task: impl FnOnce() -> T + Send + 'static) -> Result<T, Exit> {
+    // SAFETY (hidden by go!): see main.rs's header; the task holds no thread-local across a yield.
+    may::go!(task)
+        .join()
+        .map_err(|_| exit(EXIT_FAILED, "a coroutine panicked"))
+}
+
+/// What one run works with.
+pub(crate) struct Context<'a> {
+    pub(crate) args: &'a Args,
+    pub(crate) interrupt: Interrupt,
+    pub(crate) options: http::HttpOptions<'a>,
+    pub(crate) output: PathBuf,
+    pub(crate) paths: PartPaths,
+    /// Totals over all phases, for the summary.
+    pub(crate) retried: Cell<u64>,
+    pub(crate) stolen: Cell<u64>,
+}
+
+pub(crate) fn probe_on_coroutine(agent: &Agent, url: &str) -> Result<Remote, Exit> {
+    let (agent, url) = (agent.clone(), url.to_string());
+    on_coroutine(move || probe::probe(&agent, &url))?.map_err(|e| exit(EXIT_FAILED, e))
+}
+
+/// Fetches the file into `FILE.part` and checks its length: the length and how it was fetched.
+pub(crate) fn download(context: &Context, mut remote: Remote) -> Result<(u64, String), Exit> {
+    let mut resume = context.args.resume;
+    let mut restarted = false;
+    loop {
+        let segmented = match remote.length {
+            Some(length) if length > 0 => Some(length),
+            _ => None,
+        };
+        let outcome = match segmented {
+            Some(length) => {
+                let (plan, file) = prepare_segments(context, &remote, length, resume)?;
+                resume = false;
+                let count = u64::from(context.args.segments);
+                run_phase(context, &remote, length, plan, file, count)?
+            }
+            None => {
+                if remote.length.is_none() {
+                    note(&format!(
+                        "the length of {} is unknown: downloading it as one stream",
+                        remote.url
+                    ));
+                }
+                return download_whole(context, &remote);
+            }
+        };
+        match outcome {
+            Outcome::Done => {
+                let length = remote.length.unwrap_or(0);
+                verify_length(context, length)?;
+                return Ok((length, format!("{} segments", context.args.segments)));
+            }
+            Outcome::RangeIgnored(why) => {
+                note(&format!(
+                    "the server does not serve byte ranges ({why}): downloading one stream"
+                ));
+                let _ = std::fs::remove_file(&context.paths.control);
+                return download_whole(context, &remote);
+            }
+            Outcome::Changed if !restarted => {
+                note("the file changed on the server: downloading it afresh");
+                restarted = true;
+                let agent = http::agent(&context.options).map_err(|e| exit(EXIT_USAGE, e))?;
+                remote = probe_on_coroutine(&agent, &context.args.url)?;
+            }
+            Outcome::Changed => {
+                return Err(exit(EXIT_FAILED, "the file keeps changing on the server"));
+            }
+            // run_phase turns these into an Exit already; kept total without a panic path.
+            Outcome::Stopped | Outcome::Failed(_) => {
+                return Err(exit(EXIT_FAILED, "download stopped"));
+            }
+        }
+    }
+}
+
+/// The plan and part file: resumed from the control file when `-c` finds one that matches the
+/// server's file, else new.
+fn prepare_segments(
+    context: &Context,
+    remote: &Remote,
+    length: u64,
+    resume: bool,
+) -> Result<(Arc<Plan>, File), Exit> {
+    let paths = &context.paths;
+    if resume {
+        match resumable(paths, remote, length) {
+            Ok(saved) => {
+                let file = part::open_part(&paths.part).map_err(|e| {
+                    exit(
+                        EXIT_FAILED,
+                        format!("cannot open {}: {e}", paths.part.display()),
+                    )
+                })?;
+                let plan = Plan::resume(&saved, MIN_SPLIT);
+                note(&format!(
+                    "resuming: {} of {length} bytes already there",
+                    plan.bytes_written()
+                ));
+                return Ok((Arc::new(plan), file));
+            }
+            Err(why) => note(&format!("cannot resume ({why}): starting afresh")),
+        }
+    }
+    let file = part::create_part(&paths.part, Some(length)).map_err(|e| {
+        exit(
+            EXIT_FAILED,
+            format!("cannot create {}: {e}", paths.part.display()),
+        )
+    })?;
+    let plan = Plan::new(length, u64::from(context.args.segments), MIN_SPLIT);
+    Ok((Arc::new(plan), file))
+}
+
+/// The saved segments, if the control file describes this very file on the server.
+fn resumable(paths: &PartPaths, remote: &Remote, length: u64) -> Result<Vec<plan::Saved>, String> {
+    let control = Control::load(&paths.control)
+        .map_err(|e| format!("no usable {}: {e}", paths.control.display()))?;
+    let on_disk = std::fs::metadata(&paths.part)
+        .map(|m| m.len())
+        .unwrap_or(u64::MAX);
+    if control.length != length || on_disk != length {
+        return Err("the length differs".into());
+    }
+    let saved = Remote {
+        etag: control.etag.clone(),
+        last_modified: control.last_modified.clone(),
+        ..remote.clone()
+    };
+    match (saved.validator(), remote.validator()) {
+        (Some(before), Some(now)) if before == now => Ok(control.segments),
+        (None, _) | (_, None) => {
+            Err("the server gives no ETag or Last-Modified to check it".into())
+        }
+        _ => Err("the file changed on the server".into()),
+    }
+}
+
+fn note(text: &str) {
+    eprintln!("download: {text}");
+}
+
+/// One segmented phase: a coroutine per segment, joined; the first outcome that is not
+/// `Done` (failures and Ctrl-C become an `Exit` here, with the control file saved).
+fn run_phase(
+    context: &Context,
+    remote: &Remote,
+    length: u64,
+    plan: Arc<Plan>,
+    file: File,
+    count: u64,
+) -> Result<Outcome, Exit> {
+    let control = |plan: &Plan| Control {
+        url: context.args.url.clone(),
+        final_url: remote.url.clone(),
+        length,
+        etag: remote.etag.clone(),
+        last_modified: remote.last_modified.clone(),
+        segments: plan.snapshot(),
+    };
+    let save = |plan: &Plan| {
+        if let Err(e) = control(plan).save(&context.paths.control) {
+            note(&format!(
+                "cannot save {}: {e}",
+                context.paths.control.display()
+            ));
+        }
+    };
+    save(&plan);
+    let outcome = spawn_and_join(
+        context,
+        remote,
+        Some(length),
+        plan.clone(),
+        file,
+        count,
+        &|| save(&plan),
+    )?;
+    save(&plan);
+    let kept = || {
+        format!(
+            "{} of {length} bytes kept in {}; `download -c` resumes",
+            plan.bytes_written(),
+            context.paths.part.display()
+        )
+    };
+    match outcome {
+        _ if context.interrupt.happened() => {
+            Err(exit(EXIT_INTERRUPTED, format!("interrupted: {}", kept())))
+        }
+        Outcome::Failed(why) => Err(exit(
+            EXIT_FAILED,
+            format!("download failed: {why}; {}", kept()),
+        )),
+        Outcome::Stopped => Err(exit(EXIT_FAILED, format!("download stopped; {}", kept()))),
+        Outcome::Done if !plan.is_complete() => Err(exit(
+            EXIT_FAILED,
+            format!("some bytes are missing; {}", kept()),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Spawns `count` coroutines on `plan` (one when `length` is unknown), waits for all of them,
+/// calling `tick` twice a second meanwhile, and waits for the writer.
+fn spawn_and_join(
+    context: &Context,
+    remote: &Remote,
+    length: Option<u64>,
+    plan: Arc<Plan>,
+    file: File,
+    count: u64,
+    tick: &dyn Fn(),
+) -> Result<Outcome, Exit> {
+    let agent = http::agent(&context.options).map_err(|e| exit(EXIT_USAGE, e))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    context.interrupt.arm(&agent, &stop);
+    let job = Arc::new(Job {
+        agent: agent.clone(),
+        url: remote.url.clone(),
+        length: length.unwrap_or(u64::MAX),
+        plan: plan.clone(),
+        validator: remote.validator(),
+        retries: context.args.retries,
+        stop: stop.clone(),
+        retried: AtomicU64::new(0),
+        stolen: AtomicU64::new(0),
+    });
+    let bar = progress::bar(length, plan.bytes_written());
+    let on_written = {
+        let bar = bar.clone();
+        move |n| bar.inc(n)
+    };
+    let on_error = {
+        let stop = stop.clone();
+        move || stop.store(true, Ordering::SeqCst)
+    };
+    let writer = Writer::start(file, plan, on_written, on_error)
+        .map_err(|e| exit(EXIT_FAILED, format!("cannot start the writer thread: {e}")))?;
+    let (done, outcomes) = crossbeam_channel::unbounded();
+    let segmented = length.is_some();
+    let mut handles = Vec::new();
+    for number in 0..count {
+        let (job, writer, done) = (job.clone(), writer.sender(), done.clone());
+        let builder = may::coroutine::Builder::new().name(format!("segment {number}"));
+        // gevent.spawn. SAFETY (hidden by go!): see main.rs's header; nothing here holds a
+        // thread-local across a yield, and the stack is sized for TLS.
+        let spawned = may::go!(builder, move || {
+            let outcome = if segmented {
+                worker::fetch_segments(&job, writer)
+            } else {
+                worker::fetch_whole(&job, writer)
+            };
+            let _ = done.send(outcome);
+        });
+        match spawned {
+            Ok(handle) => handles.push(handle),
+            Err(e) => {
+                stop.store(true, Ordering::SeqCst);
+                note(&format!("cannot start a coroutine: {e}"));
+            }
+        }
+    }
+    drop(done);
+    // gevent.joinall: every outcome; the first one that is not Done stops the others.
+    let mut first = None;
+    loop {
+        match outcomes.recv_timeout(Duration::from_millis(500)) {
+            Ok(Outcome::Done) => {}
+            Ok(outcome) => {
+                if first.is_none() {
+                    first = Some(outcome);
+                    stop.store(true, Ordering::SeqCst);
+                    agent.clone().shutdown(); // wakes coroutines parked on a read
+                }
+            }
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => tick(),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let started = handles.len();
+    let panicked = handles.into_iter().filter_map(|h| h.join().err()).count();
+    let written = writer.finish();
+    bar.finish_and_clear();
+    context
+        .retried
+        .set(context.retried.get() + job.retried.load(Ordering::Relaxed));
+    context
+        .stolen
+        .set(context.stolen.get() + job.stolen.load(Ordering::Relaxed));
+    if let Err(e) = written {
+        let why = format!("writing {}: {e}", context.paths.part.display());
+        return Ok(Outcome::Failed(why));
+    }
+    if panicked > 0 {
+        return Ok(Outcome::Failed(format!("{panicked} coroutines panicked")));
+    }
+    if started < count as usize {
+        return Ok(Outcome::Failed("not every coroutine could start".into()));
+    }
+    Ok(first.unwrap_or(Outcome::Done))
+}
+
+/// The whole file as one stream (no ranges, or no length). It cannot be resumed, so on any
+/// failure its part file is removed.
+fn download_whole(context: &Context, remote: &Remote) -> Result<(u64, String), Exit> {
+    let paths = &context.paths;
+    let file = part::create_part(&paths.part, remote.length).map_err(|e| {
+        exit(
+            EXIT_FAILED,
+            format!("cannot create {}: {e}", paths.part.display()),
+        )
+    })?;
+    let plan = Arc::new(Plan::new(remote.length.unwrap_or(u64::MAX), 1, MIN_SPLIT));
+    let outcome = spawn_and_join(context, remote, None, plan.clone(), file, 1, &|| {});
+    let failure = match outcome {
+        Err(e) => Some(e),
+        Ok(_) if context.interrupt.happened() => Some(exit(
+            EXIT_INTERRUPTED,
+            "interrupted (one stream without ranges cannot be resumed: nothing kept)",
+        )),
+        Ok(Outcome::Done) if plan.is_complete() => None,
+        Ok(Outcome::Done) => Some(exit(EXIT_FAILED, "download failed: some bytes are missing")),
+        Ok(Outcome::Failed(why) | Outcome::RangeIgnored(why)) => {
+            Some(exit(EXIT_FAILED, format!("download failed: {why}")))
+        }
+        Ok(Outcome::Stopped | Outcome::Changed) => Some(exit(EXIT_FAILED, "download stopped")),
+    };
+    if let Some(failure) = failure {
+        context.paths.remove();
+        return Err(failure);
+    }
+    let length = plan.snapshot()[0][2];
+    verify_length(context, length)?;
+    Ok((length, "one stream".into()))
+}
+
+fn verify_length(context: &Context, length: u64) -> Result<(), Exit> {
+    match verify::verify(&context.paths.part, length, None) {
+        Ok(()) => Ok(()),
+        Err(verify::Mismatch::Length(why) | verify::Mismatch::Digest(why)) => {
+            Err(exit(EXIT_FAILED, format!("download failed: {why}")))
+        }
+    }
+}
