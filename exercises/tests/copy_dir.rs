@@ -290,6 +290,31 @@ fn an_existing_dest_is_merged_into() {
 }
 
 #[test]
+fn a_copy_over_an_earlier_copy_replaces_every_file() {
+    // Each name is taken: every file replaces the earlier one, whole, and no name is left over.
+    let scratch = Scratch::new();
+    let (src, dest) = (scratch.join("src"), scratch.join("dest"));
+    let fill = |what: &str| {
+        for n in 0..20 {
+            write(
+                &src.join(format!("f/{n:02}.txt")),
+                format!("{what} {n}").as_bytes(),
+            );
+        }
+    };
+    fill("first");
+    run([&src, &dest]).success();
+    fill("second, and longer");
+    run([&src, &dest]).success();
+    assert_same_tree(&src, &dest);
+    assert_eq!(
+        leftovers(&src, &dest),
+        Vec::<PathBuf>::new(),
+        "temporary files left"
+    );
+}
+
+#[test]
 fn no_clobber_keeps_what_is_in_dest() {
     let scratch = Scratch::new();
     let (src, dest) = (scratch.join("src"), scratch.join("dest"));
@@ -599,8 +624,9 @@ fn big_tree(root: &Path, attempt: u32) -> Vec<String> {
     names
 }
 
-/// Runs the program on `src`, and once a temporary file shows up in `dest` (a name that is not
-/// in SRC), calls `act` with the running child; returns what the child printed and its status.
+/// Runs the program on `src`, and once it is seen writing a file in `dest` (a temporary name
+/// that is not in SRC shows up, or it holds a file there open, maybe unnamed), calls `act` with
+/// the running child; returns what the child printed and its status.
 fn catch_mid_copy(
     scratch: &Scratch,
     extra: &[&str],
@@ -618,8 +644,9 @@ fn catch_mid_copy(
         let mut args: Vec<&Path> = extra.iter().map(Path::new).collect();
         args.extend([src.as_path(), dest.as_path()]);
         let mut running = spawn(&args);
+        let pid = running.child().id();
         let writing = wait_for(running.child(), || {
-            dest.is_dir() && !leftovers(&src, &dest).is_empty()
+            dest.is_dir() && (!leftovers(&src, &dest).is_empty() || writing_into(pid, &dest))
         });
         if writing {
             act(running.child(), &src, &dest);
@@ -696,12 +723,20 @@ fn ctrl_c_stops_cleanly_with_exit_130() {
 #[test]
 fn kill_9_leaves_no_truncated_file_under_its_real_name() {
     // Nothing can clean up after SIGKILL: temporary files may stay, real names must be whole.
+    // Ours writes unnamed files where the filesystem allows: those vanish with the process.
     let scratch = Scratch::new();
     let (output, src, dest) = catch_mid_copy(&scratch, &[], |child, _, _| {
         kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     });
     assert_eq!(output.status.code(), None, "not killed");
     assert_no_truncated_file(&src, &dest);
+    if testing_ours() && takes_unnamed_files(&dest) {
+        assert_eq!(
+            leftovers(&src, &dest),
+            Vec::<PathBuf>::new(),
+            "temporary files left by an unnamed-file copy"
+        );
+    }
 }
 
 /// Every file of SRC that exists in DEST under its real name is complete.

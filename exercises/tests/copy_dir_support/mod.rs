@@ -251,6 +251,32 @@ pub(crate) fn leftovers(src: &Path, dest: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Whether the process `pid` holds a file open inside `dest`: a file being written, whether
+/// under a temporary name or unnamed (`O_TMPFILE`: `/proc` shows `dest/#inode (deleted)`).
+pub(crate) fn writing_into(pid: u32, dest: &Path) -> bool {
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten()
+        .filter_map(|fd| fs::read_link(fd.path()).ok())
+        .any(|open| open != dest && open.starts_with(dest))
+}
+
+/// Whether the filesystem of the folder `dir` takes unnamed files (`O_TMPFILE`).
+pub(crate) fn takes_unnamed_files(dir: &Path) -> bool {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir)
+        .is_ok()
+}
+
+/// Whether the program under test is this workspace's `copy_dir` (not `COPY_DIR_BIN`).
+pub(crate) fn testing_ours() -> bool {
+    std::env::var_os("COPY_DIR_BIN").is_none()
+}
+
 /// Waits until `ready()` holds or the child exits; `true` if `ready()` held while it ran.
 pub(crate) fn wait_for(child: &mut Child, mut ready: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -9,16 +9,16 @@ use clap::Parser;
 ///
 /// DEST is created if missing and merged into if it exists. Symlinks are copied as symlinks,
 /// hard links stay hard links, sparse files stay sparse; modes, owners (as root) and
-/// nanosecond times are kept. Each file is written under a temporary name and renamed into
-/// place, so no file is ever left half-written under its real name.
+/// nanosecond times are kept. Each file is written unnamed (or under a temporary name) and
+/// named only once complete, so no file is ever left half-written under its real name.
 #[derive(Parser, Debug)]
 #[command(
     name = "copy_dir",
     version,
     after_help = "Exit status:\n  \
         0    everything was copied (or skipped as asked)\n  \
-        1    some paths failed (each is listed at the end), SRC cannot be read, or\n  \
-             stdout was closed (the copy stops; temporary files removed)\n  \
+        1    some paths failed (each is listed at the end), SRC cannot be read, or\n       \
+        stdout was closed under -v (the copy stops; temporary files removed)\n  \
         2    usage error, or DEST is inside SRC (nothing is written)\n  \
         130  interrupted by Ctrl-C or SIGTERM (temporary files removed)"
 )]

@@ -1,6 +1,7 @@
-//! What a worker does with one path: a regular file or a symlink, written under a temporary
-//! name next to its destination and renamed into place once complete, data and metadata.
-//! All calls are relative to the open source and destination folders of the job.
+//! What a worker does with one path: a regular file or a symlink, written where nobody sees it
+//! (a regular file as an unnamed inode in its destination folder, else under a temporary name
+//! next to its destination) and given its real name only once complete, data and metadata
+//! ([`temp`]). All calls are relative to the open source and destination folders of the job.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{File, Metadata};
@@ -9,6 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use nix::fcntl::{AtFlags, OFlag, openat, readlinkat};
 use nix::sys::stat::{FileStat, Mode as Perms, fstatat};
@@ -17,7 +19,7 @@ use crate::data;
 use crate::links::HardLinks;
 use crate::meta;
 use crate::report::Outcome;
-use crate::temp::Temp;
+use crate::temp::{self, Temp};
 
 /// A folder of SRC and its copy in DEST, opened once by the walker and shared by the jobs in it.
 pub(crate) struct Folder {
@@ -29,6 +31,10 @@ pub(crate) struct Folder {
     pub(crate) shown: PathBuf,
     /// The destination folder is set-group-ID: a new file gets its group, not ours.
     pub(crate) group_inherited: bool,
+    /// Write this folder's files under temporary names, not unnamed: its filesystem refused an
+    /// unnamed file (`O_TMPFILE`), or a name was taken already (a copy over an earlier one, which
+    /// needs a rename anyway).
+    pub(crate) temp_names: AtomicBool,
 }
 
 /// One path for a worker, found by the walker.
@@ -116,19 +122,39 @@ fn copy_regular(
     if mode.dry_run {
         return Ok(Outcome::Copied(source_meta.len()));
     }
-    let mut temp = Temp::new(dest_folder(job)?);
+    let folder = dest_folder(job)?;
+    let creation = meta::creation_mode(source_meta);
+    let done = Outcome::Copied(source_meta.len());
+    let unnamed = temp::create_unnamed(folder, creation, &job.folder.temp_names)
+        .map_err(context("cannot create the file"))?;
+    if let Some(copy) = unnamed {
+        fill(source, source_meta, &copy, job)?;
+        return placed(
+            temp::name_unnamed(
+                folder,
+                &copy,
+                &job.name,
+                mode.no_clobber,
+                &job.folder.temp_names,
+            ),
+            done,
+        );
+    }
+    let mut temp = Temp::new(folder);
     let copy = temp
-        .create_file(meta::creation_mode(source_meta))
+        .create_file(creation)
         .map_err(context("cannot create the temporary file"))?;
-    data::copy(source, &copy, source_meta.len(), source_meta.blocks() * 512)
-        .map_err(context("copying the data"))?;
-    meta::apply_to_file(&copy, source_meta, job.folder.group_inherited)
-        .map_err(context("setting mode and times"))?;
+    fill(source, source_meta, &copy, job)?;
     drop(copy);
-    placed(
-        temp.place(&job.name, mode.no_clobber),
-        Outcome::Copied(source_meta.len()),
-    )
+    placed(temp.place(&job.name, mode.no_clobber), done)
+}
+
+/// Writes the data and metadata of `source` into the new, empty `copy`.
+fn fill(source: &File, source_meta: &Metadata, copy: &File, job: &Job) -> io::Result<()> {
+    data::copy(source, copy, source_meta.len(), source_meta.blocks() * 512)
+        .map_err(context("copying the data"))?;
+    meta::apply_to_file(copy, source_meta, job.folder.group_inherited)
+        .map_err(context("setting mode and times"))
 }
 
 /// Copies the symlink `job.name` as a symlink with the same target, never following it: a
@@ -172,12 +198,12 @@ fn lstat_source(job: &Job) -> io::Result<Metadata> {
     File::from(fd).metadata()
 }
 
-/// The outcome of moving a finished temporary into place: `done`, or `Exists` when `-n` found
+/// The outcome of giving a finished file its real name: `done`, or `Exists` when `-n` found
 /// something there first.
 fn placed(result: io::Result<bool>, done: Outcome) -> io::Result<Outcome> {
     match result {
         Ok(true) => Ok(done),
         Ok(false) => Ok(Outcome::Exists),
-        Err(e) => Err(context("cannot rename into place")(e)),
+        Err(e) => Err(context("cannot put it in place")(e)),
     }
 }

@@ -19,8 +19,9 @@
 //!   with several hard links are remembered).
 //! - Nothing of `shutil.copy2`'s metadata, no symlinks, and a crash leaves half-written files:
 //!   here modes, times (ns) and owners are kept ([`meta`]), symlinks stay symlinks, hard links
-//!   stay hard links ([`links`]), and each file is renamed into place only when complete
-//!   ([`temp`]), Ctrl-C included ([`interrupt`]).
+//!   stay hard links ([`links`]), and each file is written as an unnamed inode (`O_TMPFILE`,
+//!   or a temporary name where the filesystem refuses it) and named only when complete
+//!   ([`temp`]), Ctrl-C and `kill -9` included ([`interrupt`]).
 //!
 //! **Why threads, not processes.** Python needs processes to run its copy code on several
 //! cores because of the GIL. Rust threads run in parallel, and a copy is mostly system calls
@@ -28,9 +29,9 @@
 //!
 //! **Modules:** [`cli`] the command line, [`safety`] the DEST-inside-SRC check, [`walk`] the
 //! walker, [`copy`] one file or symlink, [`data`] the bytes, [`meta`] the metadata, [`temp`]
-//! the temporary name, [`links`] hard links, [`report`] progress and summary, [`interrupt`]
-//! Ctrl-C. Linux only (`copy_file_range`, `SEEK_DATA`/`SEEK_HOLE`, `*at` calls): elsewhere it
-//! stops at compile time with one line saying so.
+//! the unnamed file or temporary name, [`links`] hard links, [`report`] progress and summary,
+//! [`interrupt`] Ctrl-C. Linux only (`copy_file_range`, `SEEK_DATA`/`SEEK_HOLE`, `O_TMPFILE`,
+//! `*at` calls): elsewhere it stops at compile time with one line saying so.
 //!
 //! **Run it:** `cargo run --release -p exercises --bin copy_dir -- SRC DEST` (`--help` for the
 //! options and exit codes).
@@ -111,7 +112,7 @@ fn main() -> ExitCode {
     finish_links(links, mode, &report);
     if !args.dry_run && !interrupt::requested() {
         // Deepest first, after every file is in: a folder's mode may forbid writing into it,
-        // and each file renamed into it changes its modification time.
+        // and each file named in it changes its modification time.
         for folder in made.iter().rev() {
             if let Err(error) = meta::apply_to_dir(&folder.dest, &folder.source) {
                 report.failed(&folder.shown, error);

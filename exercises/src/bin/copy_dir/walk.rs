@@ -20,6 +20,7 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crossbeam_channel::{Sender, TrySendError};
 use nix::fcntl::{OFlag, open};
@@ -178,6 +179,7 @@ fn open_level(level: &mut Level, dry_run: bool) -> io::Result<Arc<Folder>> {
         dest_path: level.dest.clone(),
         shown: level.shown.clone(),
         group_inherited: level.group_inherited,
+        temp_names: AtomicBool::new(false),
     });
     level.open = Some(Arc::clone(&folder));
     Ok(folder)
