@@ -85,11 +85,8 @@ async fn delayed_calls(tick: Duration) -> io::Result<()> {
     let cancelled = call_later(2 * tick, || println!("call_later: a cancelled call ran!"));
     cancelled.abort();
     kept.await?;
-    match cancelled.await {
-        Err(e) if e.is_cancelled() => {
-            println!("call_later: the other call was cancelled before it ran")
-        }
-        other => other?,
+    if cancelled.await.is_err_and(|e| e.is_cancelled()) {
+        println!("call_later: the other call was cancelled before it ran");
     }
     Ok(())
 }
@@ -99,9 +96,8 @@ async fn tcp_echo() -> io::Result<()> {
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move {
         let (mut socket, _) = listener.accept().await?;
-        let mut received = Vec::new();
-        socket.read_to_end(&mut received).await?; // until the client shuts its side
-        socket.write_all(&received).await
+        let (mut from_client, mut to_client) = socket.split();
+        tokio::io::copy(&mut from_client, &mut to_client).await // until the client shuts its side
     });
 
     let mut client = TcpStream::connect(addr).await?;
@@ -139,10 +135,8 @@ async fn thread_pool(tick: Duration) -> io::Result<()> {
     let job = tokio::task::spawn_blocking(move || {
         thread::sleep(tick); // on the loop's thread this would stop every task for a tick
         let total: u64 = (1..=1000).sum();
-        (
-            total,
-            thread::current().name().unwrap_or("unnamed").to_string(),
-        )
+        let thread = thread::current().name().unwrap_or("unnamed").to_string();
+        (total, thread)
     });
     let mut wake_ups = 0;
     while !job.is_finished() {
@@ -157,45 +151,33 @@ async fn thread_pool(tick: Duration) -> io::Result<()> {
 }
 
 /// The subprocess's side: stdin to stdout, in capitals.
-fn child() -> ExitCode {
+fn child() -> io::Result<()> {
     let mut input = String::new();
-    let copied = io::stdin()
-        .read_to_string(&mut input)
-        .and_then(|_| io::stdout().write_all(input.to_uppercase().as_bytes()));
-    match copied {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: child: {e}");
-            ExitCode::FAILURE
-        }
+    io::stdin().read_to_string(&mut input)?;
+    io::stdout().write_all(input.to_uppercase().as_bytes())
+}
+
+/// The four, one after the other, on one current-thread runtime: asyncio's event loop.
+fn run(args: Args) -> io::Result<()> {
+    if args.child {
+        return child();
     }
+    let tick = Duration::from_millis(args.tick_ms);
+    let event_loop = tokio::runtime::Builder::new_current_thread()
+        .enable_all() // timers, sockets, and the watch on a child's exit
+        .build()?;
+    event_loop.block_on(async {
+        delayed_calls(tick).await?;
+        tcp_echo().await?;
+        subprocess().await?;
+        thread_pool(tick).await
+    })
 }
 
 fn main() -> ExitCode {
     // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
     sigpipe::reset();
-    let args = Args::parse();
-    if args.child {
-        return child();
-    }
-    let tick = Duration::from_millis(args.tick_ms);
-    let event_loop = match tokio::runtime::Builder::new_current_thread()
-        .enable_all() // timers, sockets, and the watch on a child's exit
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let all = async {
-        delayed_calls(tick).await?;
-        tcp_echo().await?;
-        subprocess().await?;
-        thread_pool(tick).await
-    };
-    match event_loop.block_on(all) {
+    match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -63,7 +63,6 @@
 
 use clap::Parser;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
-use std::fmt;
 use std::thread;
 use std::time::Duration;
 
@@ -81,23 +80,9 @@ struct Args {
 /// The main program's own name: switching to it returns from [`Hub::switch`].
 const MAIN: &str = "main";
 
-#[derive(Debug)]
-enum SwitchError {
-    Finished(&'static str),
-    NoSuchGreenlet(&'static str),
-}
-
-impl fmt::Display for SwitchError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SwitchError::Finished(name) => write!(f, "greenlet {name} has finished"),
-            SwitchError::NoSuchGreenlet(name) => write!(f, "there is no greenlet {name}"),
-        }
-    }
-}
-
-/// What a suspended greenlet receives when it is switched to again.
-type Received<V> = Result<V, SwitchError>;
+/// What a suspended greenlet receives when it is switched to again: a value, or why the switch
+/// it made failed.
+type Received<V> = Result<V, String>;
 /// A greenlet's coroutine: it suspends with (target, value) and returns a value to its parent.
 type Body<V> = Coroutine<Received<V>, (&'static str, V), V>;
 
@@ -114,17 +99,12 @@ impl<V> Greenlet<'_, V> {
 }
 
 /// The trampoline: owns every greenlet and resumes whichever one the last one switched to.
+#[derive(Default)]
 struct Hub<V> {
     greenlets: Vec<(&'static str, Body<V>)>,
 }
 
 impl<V: 'static> Hub<V> {
-    fn new() -> Self {
-        Hub {
-            greenlets: Vec::new(),
-        }
-    }
-
     /// `greenlet(run)`: created now, started by the first switch to it, whose value is its argument.
     fn spawn(&mut self, name: &'static str, run: impl FnOnce(&Greenlet<V>, V) -> V + 'static) {
         let body = Coroutine::new(move |yielder, first: Received<V>| {
@@ -153,11 +133,11 @@ impl<V: 'static> Hub<V> {
             }
             let Some((_, body)) = self.greenlets.iter_mut().find(|(name, _)| *name == target)
             else {
-                (target, sent) = (from, Err(SwitchError::NoSuchGreenlet(target)));
+                (target, sent) = (from, Err(format!("there is no greenlet {target}")));
                 continue;
             };
             if body.done() {
-                (target, sent) = (from, Err(SwitchError::Finished(target)));
+                (target, sent) = (from, Err(format!("greenlet {target} has finished")));
                 continue;
             }
             from = target;
@@ -171,7 +151,7 @@ impl<V: 'static> Hub<V> {
 
 /// The notes' program: t1 and t2 hand control to each other by name.
 fn notes_example() {
-    let mut hub = Hub::new();
+    let mut hub = Hub::default();
     hub.spawn("gr1", |gr, ()| {
         println!("t1");
         gr.switch("gr2", ()).unwrap();
@@ -194,7 +174,7 @@ fn notes_example() {
 
 /// Values through switch, both ways, and a switch to a finished greenlet.
 fn values_example() {
-    let mut hub = Hub::new();
+    let mut hub = Hub::default();
     hub.spawn("doubler", |gr, first: i64| {
         println!("doubler started with {first}");
         let next = gr.switch(MAIN, first * 2).unwrap();
@@ -214,7 +194,7 @@ fn values_example() {
 
 /// The 004 notes' endless ping-pong, bounded: test1 stops after `rounds`, test2 is dropped.
 fn ping_pong(rounds: u32, tick: Duration) {
-    let mut hub = Hub::new();
+    let mut hub = Hub::default();
     hub.spawn("g1", move |gr, ()| {
         for _ in 0..rounds {
             println!("1");

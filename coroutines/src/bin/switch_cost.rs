@@ -15,10 +15,10 @@
 //! - *may*: two coroutines on one worker thread, each calling `may::coroutine::yield_now()`.
 //! - *tokio*: two tasks on a current-thread runtime, each awaiting `tokio::task::yield_now()`.
 //!
-//! It prints a table with each cost and how many times cheaper it is than a thread switch. Time
-//! it in a release build: a debug build is many times slower at everything but the kernel's
-//! part, so it understates the gap (the test runs the debug build with fewer rounds, and the
-//! coroutines still win).
+//! It prints a table, each row as soon as it is measured, with the cost and how many times
+//! cheaper it is than a thread switch. Time it in a release build: a debug build is many times
+//! slower at everything but the kernel's part, so it understates the gap (the test runs the
+//! debug build with fewer rounds, and the coroutines still win).
 //!
 //! **Rust differences.** There is no GIL to hand over, so a thread switch here is the operating
 //! system's own cost. The four rows are different mechanisms: corosensei switches stacks and
@@ -169,33 +169,20 @@ fn main() -> ExitCode {
         }
     };
     let (rounds, batches) = (args.rounds, args.batches);
-    let rows = [
-        (
-            "OS threads (Mutex + Condvar)",
-            best(batches, rounds, threads),
-        ),
-        (
-            "corosensei resume / suspend",
-            best(batches, rounds, corosensei),
-        ),
-        (
-            "may coroutine yield_now (1 worker)",
-            best(batches, rounds, may),
-        ),
-        (
-            "tokio task yield_now (current thread)",
-            best(batches, rounds, |rounds| tokio(&runtime, rounds)),
-        ),
-    ];
-
     println!("{rounds} round trips per batch, best of {batches} batches");
     println!(
         "{:<38}{:>13}  times cheaper than threads",
         "switch", "ns per switch"
     );
-    let thread_ns = rows[0].1;
-    for (name, ns) in rows {
-        println!("{name:<38}{ns:>13.1}  {:>7.1}", thread_ns / ns);
-    }
+    let thread_ns = best(batches, rounds, threads);
+    // Each row is printed as soon as it is measured.
+    let row = |name: &str, ns: f64| println!("{name:<38}{ns:>13.1}  {:>7.1}", thread_ns / ns);
+    row("OS threads (Mutex + Condvar)", thread_ns);
+    let corosensei_ns = best(batches, rounds, corosensei);
+    row("corosensei resume / suspend", corosensei_ns);
+    let may_ns = best(batches, rounds, may);
+    row("may coroutine yield_now (1 worker)", may_ns);
+    let tokio_ns = best(batches, rounds, |rounds| tokio(&runtime, rounds));
+    row("tokio task yield_now (current thread)", tokio_ns);
     ExitCode::SUCCESS
 }

@@ -22,21 +22,20 @@
 //!
 //! **Rust differences.** std's sockets cover the common options: `set_read_timeout` and
 //! `set_write_timeout` on `UdpSocket` and `TcpStream`, `set_nodelay`, `set_ttl`, `set_broadcast`,
-//! and `TcpListener::bind` sets `SO_REUSEADDR` by itself on Unix (not on Windows, where the
-//! option lets another program steal the port). `socket2::Socket` is the layer under them, for
-//! the rest: options that must be set before `bind` (std creates and binds in one call, so an
-//! option std does not set itself comes too late), options std has no method for (buffer sizes,
-//! `SO_REUSEPORT`), and receive flags. Create it, set the options, `bind`, then make it a
-//! `std::net::TcpListener` or `UdpSocket` with `.into()`; `SockRef::from(&std_socket)` reaches
-//! the socket2 API on a std socket later. std's `recv_from(&mut [u8])` cuts as silently as
-//! Python's. The
-//! kernel reports the cut as the `MSG_TRUNC` flag of `recvmsg`, which socket2 calls in
-//! `recv_from_vectored_with_flags` and returns as `RecvFlags::is_truncated()`. That call writes
-//! into a `MaybeUninit` buffer which safe code may not read, so the lesson uses it to *peek*
-//! (`MSG_PEEK` leaves the datagram queued) and then receives into an ordinary `[u8]`. Linux only:
-//! `MSG_TRUNC` passed *in* makes the call return the datagram's whole length rather than the part
-//! that fit, so the receiver itself knows how much it lost; elsewhere the lesson skips part 4.
-//! Linux also doubles the buffer sizes asked for, for its own bookkeeping (man 7 socket).
+//! and `TcpListener::bind` sets `SO_REUSEADDR` by itself on Unix (not on Windows, where the option
+//! lets another program steal the port). `socket2::Socket` is the layer under them, for the rest:
+//! options that must be set before `bind` (std creates and binds in one call, so an option std does
+//! not set itself comes too late), options std has no method for (buffer sizes, `SO_REUSEPORT`),
+//! and receive flags. Create it, set the options, `bind`, then make it a `std::net::TcpListener` or
+//! `UdpSocket` with `.into()`; `SockRef::from(&std_socket)` reaches the socket2 API on a std socket
+//! later. std's `recv_from(&mut [u8])` cuts as silently as Python's. The kernel reports the cut as
+//! the `MSG_TRUNC` flag of `recvmsg`, which socket2 calls in `recv_from_vectored_with_flags` and
+//! returns as `RecvFlags::is_truncated()`. That call writes into a `MaybeUninit` buffer which safe
+//! code may not read, so the lesson uses it to *peek* (`MSG_PEEK` leaves the datagram queued) and
+//! then receives into an ordinary `[u8]`. Linux only (elsewhere it stops at compile time, saying
+//! so): `MSG_TRUNC` passed *in* makes the call return the datagram's whole length rather than the
+//! part that fit, so the receiver itself knows how much it lost. Linux also doubles the buffer
+//! sizes asked for, for its own bookkeeping (man 7 socket).
 //!
 //! **Run it:**
 //! ```text
@@ -48,9 +47,9 @@
 //! **Output** (the ports vary; the buffer sizes are Linux's):
 //! ```text
 //! SO_REUSEADDR
-//!   off: server on 127.0.0.1:32869 closed its connection first: TIME_WAIT keeps the port
+//!   off: server on 127.0.0.1:32869 closed its side first: TIME_WAIT keeps the port
 //!   off: restart on 127.0.0.1:32869 failed: Address already in use (os error 98)
-//!   on:  server on 127.0.0.1:45215 closed its connection first: TIME_WAIT keeps the port
+//!   on:  server on 127.0.0.1:45215 closed its side first: TIME_WAIT keeps the port
 //!   on:  restart on 127.0.0.1:45215 bound again
 //! SO_RCVBUF / SO_SNDBUF
 //!   receive buffer: asked 4096, got 8192
@@ -60,15 +59,19 @@
 //! recvfrom(1024)
 //!   sent 1024 bytes: peek says 1024 bytes, truncated: false; received 1024
 //!   sent 1500 bytes: peek says 1500 bytes, truncated: true; received 1024, lost 476 bytes
-//!   the fix: peeked 1500 bytes first, received all 1500 into a buffer of that size
+//!   the fix: peeked 1500 bytes first, received all 1500 into a buffer that big
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `socket2 = "0.6"`,
 //! `libc = "0.2"`, `sigpipe = "0.1"`.
 
+#[cfg(not(target_os = "linux"))]
+compile_error!("socket_options is Linux only: it relies on Linux's MSG_TRUNC semantics");
+
 use clap::Parser;
-use socket2::{Domain, Protocol, SockRef, Socket, Type};
+use socket2::{Domain, MaybeUninitSlice, Protocol, SockRef, Socket, Type};
 use std::io::{self, Read};
+use std::mem::MaybeUninit;
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -96,10 +99,9 @@ fn main() -> ExitCode {
     // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
     sigpipe::reset();
     let args = Args::parse();
-    let tick = Duration::from_millis(args.tick_ms);
     let result = reuse_address()
         .and_then(|()| buffer_sizes(args.kernel_buffer))
-        .and_then(|()| read_timeout(tick))
+        .and_then(|()| read_timeout(Duration::from_millis(args.tick_ms)))
         .and_then(|()| truncation(args.size as usize, args.buffer as usize));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -130,16 +132,13 @@ fn reuse_address() -> io::Result<()> {
         let listener = tcp_listener(LOOPBACK.parse().unwrap(), reuse)?;
         let addr = listener.local_addr()?;
         let mut client = TcpStream::connect(addr)?;
-        let (served, _) = listener.accept()?;
-        // The side that closes first is the one left in TIME_WAIT: here, the server.
-        drop(served);
+        // Accepted and closed at once: the side that closes first is the one left in TIME_WAIT.
+        drop(listener.accept()?);
         // Returns at the server's FIN (end of stream); then this side closes too.
         client.read_to_end(&mut Vec::new())?;
         drop(client);
         drop(listener);
-        println!(
-            "  {label} server on {addr} closed its connection first: TIME_WAIT keeps the port"
-        );
+        println!("  {label} server on {addr} closed its side first: TIME_WAIT keeps the port");
         match tcp_listener(addr, reuse) {
             Ok(_restarted) => println!("  {label} restart on {addr} bound again"),
             Err(e) => println!("  {label} restart on {addr} failed: {e}"),
@@ -153,14 +152,10 @@ fn buffer_sizes(asked: usize) -> io::Result<()> {
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_recv_buffer_size(asked)?;
     socket.set_send_buffer_size(asked)?;
-    println!(
-        "  receive buffer: asked {asked}, got {}",
-        socket.recv_buffer_size()?
-    );
-    println!(
-        "  send buffer: asked {asked}, got {}",
-        socket.send_buffer_size()?
-    );
+    let got = socket.recv_buffer_size()?;
+    println!("  receive buffer: asked {asked}, got {got}");
+    let got = socket.send_buffer_size()?;
+    println!("  send buffer: asked {asked}, got {got}");
     Ok(())
 }
 
@@ -182,10 +177,7 @@ fn read_timeout(tick: Duration) -> io::Result<()> {
 
 /// Looks at the next datagram without taking it: its length, and whether `buffer` would cut it.
 /// `MSG_TRUNC` passed in makes Linux return the datagram's own length, however long.
-#[cfg(target_os = "linux")]
 fn peek(socket: &UdpSocket, buffer: usize) -> io::Result<(usize, bool)> {
-    use socket2::MaybeUninitSlice;
-    use std::mem::MaybeUninit;
     // Never read: the peek is for the length and the flags, the data comes with `recv_from`.
     let mut scratch = vec![MaybeUninit::<u8>::uninit(); buffer];
     let mut bufs = [MaybeUninitSlice::new(&mut scratch)];
@@ -194,7 +186,6 @@ fn peek(socket: &UdpSocket, buffer: usize) -> io::Result<(usize, bool)> {
     Ok((len, flags.is_truncated()))
 }
 
-#[cfg(target_os = "linux")]
 fn truncation(size: usize, buffer: usize) -> io::Result<()> {
     println!("recvfrom({buffer})");
     let receiver = UdpSocket::bind(LOOPBACK)?;
@@ -218,14 +209,6 @@ fn truncation(size: usize, buffer: usize) -> io::Result<()> {
     sender.send_to(&vec![b'x'; size], to)?;
     let (real_len, _) = peek(&receiver, 0)?;
     let (got, _from) = receiver.recv_from(&mut vec![0; real_len])?;
-    println!(
-        "  the fix: peeked {real_len} bytes first, received all {got} into a buffer of that size"
-    );
-    Ok(())
-}
-
-#[cfg(not(target_os = "linux"))]
-fn truncation(_size: usize, _buffer: usize) -> io::Result<()> {
-    println!("recvfrom: the truncation part uses Linux's MSG_TRUNC and runs on Linux only");
+    println!("  the fix: peeked {real_len} bytes first, received all {got} into a buffer that big");
     Ok(())
 }

@@ -13,26 +13,28 @@
 //! **This lesson.** `tcp_echo_threads` again, with the server on `may` coroutines: an accept loop
 //! coroutine and one coroutine per connection, on `--workers` OS threads (default 2). The client
 //! is the same, plain std sockets on the main thread (not a coroutine): it opens `--clients`
-//! connections at once (default 200), sends on each and reads every echo while all are open. At
-//! that point the server holds every connection on far fewer OS threads; both counts are printed
-//! (the threads on Linux, from `/proc`; "unknown" if it is not mounted).
-//! Then the client closes them, and the server is told to stop the same way.
+//! connections at once (default 200), sends on each and reads every echo while all are open,
+//! printing what each got back. At that point the server holds every connection on far fewer OS
+//! threads; both counts are printed (the threads on Linux, from `/proc`; "unknown" if it is not
+//! mounted). Then the client closes them all, and the server is told to stop the same way.
 //!
 //! **Rust differences.** There is nothing to patch: `may::net::TcpListener` and `TcpStream` are
 //! cooperative types of their own. Their `accept`, `read` and `write` try the non-blocking call
-//! and, when it would block, park the coroutine and let the worker run another until epoll says
-//! the socket is ready. (std's blocking calls are *not* changed: one inside a coroutine blocks its
+//! and, when it would block, park the coroutine and let the worker run another until epoll says the
+//! socket is ready. (std's blocking calls are *not* changed: one inside a coroutine blocks its
 //! whole worker, like unpatched gevent.) `may::net::TcpListener::bind` is itself built on
 //! `socket2`: it sets `SO_REUSEADDR` and, on Unix, `SO_REUSEPORT`, so a second copy of this server
-//! on the same port would share it rather than fail. `go!` hides an `unsafe` spawn: may cannot
-//! promise safety, because a coroutine that keeps a reference to a thread-local across a yield
-//! may find it belongs to another worker by then (may issue #109). The `unsafe_code` lint (denied
-//! in this workspace) does not look inside another crate's macro, so this file needs no `allow`;
-//! it is sound because its coroutines use no thread-locals. Their stacks are small (32 KiB by
-//! default) and these need little (a 1 KiB buffer); an overflow would not corrupt memory either:
-//! may's stacks (from the `generator` crate) have a guard page whose `SIGSEGV` handler reports
-//! the overflow and ends that coroutine as if it had panicked, its destructors unrun, while the
-//! program goes on (`gevent_spawn --overflow` shows it).
+//! on the same port would share it rather than fail. `may::coroutine::scope` is `thread::scope` for
+//! coroutines: the server's coroutines borrow the stop flag and the counters, and the scope joins
+//! every one of them before it returns. `go!`, and `go!(scope, …)`, hides an `unsafe` spawn: may
+//! cannot promise safety, because a coroutine that keeps a reference to a thread-local across a
+//! yield may find it belongs to another worker by then (may issue #109). The `unsafe_code` lint
+//! (denied in this workspace) does not look inside another crate's macro, so this file needs no
+//! `allow`; it is sound because its coroutines use no thread-locals. Their stacks are small (32 KiB
+//! by default) and these need little (a 1 KiB buffer); an overflow would not corrupt memory either:
+//! may's stacks (from the `generator` crate) have a guard page whose `SIGSEGV` handler reports the
+//! overflow and ends that coroutine as if it had panicked, its destructors unrun, while the program
+//! goes on (`gevent_spawn --overflow` shows it).
 //!
 //! **Run it:**
 //! ```text
@@ -42,12 +44,12 @@
 //!
 //! **Output** (the port varies; the thread count is main, the workers and may's timer thread):
 //! ```text
-//! server: listening on 127.0.0.1:40123, a coroutine per connection; worker threads: 2
+//! server: listening on 127.0.0.1:40123, a coroutine per connection
 //! client: 200 connections open at once, a message sent on each
-//! client: all 200 echoed while open; server connections open now: 200, OS threads: 4
 //! client 0 got back: 你好 from client 0
 //! ...
 //! client 199 got back: 你好 from client 199
+//! client: all 200 echoed while open; server connections open now: 200, OS threads: 4
 //! server: told to stop; served 200 connections, at most 200 at once; worker threads: 2
 //! ```
 //!
@@ -57,9 +59,8 @@
 use clap::Parser;
 use may::go;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -90,23 +91,6 @@ struct Gauge {
     max: AtomicUsize,
 }
 
-/// One open connection on a [`Gauge`]; closing is dropping it.
-struct Open(Arc<Gauge>);
-
-impl Gauge {
-    fn open(self: &Arc<Self>) -> Open {
-        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max.fetch_max(now, Ordering::SeqCst);
-        Open(Arc::clone(self))
-    }
-}
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        self.0.now.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 fn main() -> ExitCode {
     // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
     sigpipe::reset();
@@ -125,59 +109,53 @@ fn run(args: &Args) -> io::Result<()> {
     let listener = may::net::TcpListener::bind(args.bind)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot bind {}: {e}", args.bind)))?;
     let addr = listener.local_addr()?;
-    println!(
-        "server: listening on {addr}, a coroutine per connection; worker threads: {}",
-        args.workers
-    );
+    println!("server: listening on {addr}, a coroutine per connection");
     let timeout = Duration::from_millis(args.tick_ms) * ECHO_TIMEOUT_TICKS;
-    let stop = Arc::new(AtomicBool::new(false));
-    let gauge = Arc::new(Gauge::default());
+    let (stop, gauge) = (AtomicBool::new(false), Gauge::default());
 
-    let server = go!({
-        let (stop, gauge) = (Arc::clone(&stop), Arc::clone(&gauge));
-        move || serve(listener, &stop, &gauge)
-    });
-    let clients = clients(addr, args.clients.into(), timeout, &gauge);
-    // Tell the server to stop, then wake its `accept` with one last connection.
-    stop.store(true, Ordering::SeqCst);
-    let woken = TcpStream::connect(addr);
-    let served = server.join().expect("the server coroutine panicked");
-    clients?;
-    woken?;
-    println!(
-        "server: told to stop; served {} connections, at most {} at once; worker threads: {}",
-        served?,
-        gauge.max.load(Ordering::SeqCst),
-        args.workers
-    );
-    Ok(())
+    may::coroutine::scope(|s| {
+        let server = go!(s, || serve(&listener, &stop, &gauge));
+        let clients = clients(addr, args.clients.into(), timeout, &gauge);
+        // Tell the server to stop, then wake its `accept` with one last connection.
+        stop.store(true, Ordering::SeqCst);
+        let woken = TcpStream::connect(addr);
+        let served = server.join();
+        clients?;
+        woken?;
+        println!(
+            "server: told to stop; served {} connections, at most {} at once; worker threads: {}",
+            served?,
+            gauge.max.load(Ordering::SeqCst),
+            args.workers
+        );
+        Ok(())
+    })
 }
 
 /// Accepts until told to stop, a coroutine per connection; returns how many it served.
-fn serve(
-    listener: may::net::TcpListener,
-    stop: &AtomicBool,
-    gauge: &Arc<Gauge>,
-) -> io::Result<usize> {
-    let mut connections = Vec::new();
-    for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            break; // this was the wake-up connection
+fn serve(listener: &may::net::TcpListener, stop: &AtomicBool, gauge: &Gauge) -> io::Result<usize> {
+    may::coroutine::scope(|s| {
+        let mut served = 0;
+        for stream in listener.incoming() {
+            if stop.load(Ordering::SeqCst) {
+                break; // this was the wake-up connection
+            }
+            let stream = stream?;
+            served += 1;
+            let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
+            gauge.max.fetch_max(now, Ordering::SeqCst);
+            go!(s, move || {
+                // A connection that fails has nothing to clean up: its client sees the error.
+                let _ = echo(stream);
+                gauge.now.fetch_sub(1, Ordering::SeqCst);
+            });
         }
-        let stream = stream?;
-        let open = gauge.open();
-        connections.push(go!(move || echo(stream, open)));
-    }
-    let served = connections.len();
-    for connection in connections {
-        // A connection that failed has nothing left to clean up: its client sees the error.
-        let _ = connection.join();
-    }
-    Ok(served)
+        Ok(served)
+    })
 }
 
 /// Reads until the client's end of stream, writing each chunk back.
-fn echo(mut stream: may::net::TcpStream, _open: Open) -> io::Result<()> {
+fn echo(mut stream: may::net::TcpStream) -> io::Result<()> {
     let mut buf = [0; 1024];
     loop {
         match stream.read(&mut buf)? {
@@ -202,38 +180,26 @@ fn clients(addr: SocketAddr, count: usize, timeout: Duration, gauge: &Gauge) -> 
     }
     println!("client: {count} connections open at once, a message sent on each");
 
-    let mut echoes = Vec::with_capacity(count);
     for (id, stream) in streams.iter_mut().enumerate() {
         let mut echo = vec![0; message(id).len()];
         stream.read_exact(&mut echo)?;
-        echoes.push(echo);
+        println!("client {id} got back: {}", String::from_utf8_lossy(&echo));
     }
     let threads = os_threads();
     println!(
         "client: all {count} echoed while open; server connections open now: {}, OS threads: {threads}",
         gauge.now.load(Ordering::SeqCst)
     );
-
-    for (id, (stream, mut echo)) in streams.into_iter().zip(echoes).enumerate() {
-        stream.shutdown(Shutdown::Write)?;
-        // Anything more the server sends before it closes belongs to this echo too.
-        (&stream).read_to_end(&mut echo)?;
-        println!("client {id} got back: {}", String::from_utf8_lossy(&echo));
-    }
+    // Close every connection: each server connection reads end of stream and ends.
+    drop(streams);
     Ok(())
 }
 
 /// The process's OS threads, from Linux's `/proc/self/task`; a note where that cannot be read
-/// (no `/proc` mounted, say), so the lesson still runs.
-#[cfg(target_os = "linux")]
+/// (no `/proc` mounted, or not Linux), so the lesson still runs.
 fn os_threads() -> String {
     match std::fs::read_dir("/proc/self/task") {
         Ok(tasks) => tasks.count().to_string(),
         Err(e) => format!("unknown (/proc/self/task: {e})"),
     }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn os_threads() -> String {
-    "(counted on Linux only)".to_string()
 }

@@ -13,14 +13,13 @@
 //! thing std does not offer: a backlog of 1024 waiting connections, for up to 1000 clients
 //! connecting at once (std's `TcpListener::bind` listens with 128). It also sets `SO_REUSEADDR`,
 //! as std's `bind` does by itself on Unix, so a restart on the same port does not wait for
-//! `TIME_WAIT` (see `socket_options`). The client, on the main thread: it opens `--clients` connections at once, sends a
-//! different message on each and reads every echo while all of them are still open. At that
-//! point it prints how many connections the server holds and how many OS threads the process
-//! has (Linux, from `/proc`; "unknown" if it is not mounted): one per connection, plus main and
-//! the accept loop. Then it closes them one by one
-//! and prints what each got back. Last, the server is told to stop: a flag, and one more
-//! connection to wake the blocked `accept`; it waits for its connection threads and says how many
-//! it served.
+//! `TIME_WAIT` (see `socket_options`). The client, on the main thread: it opens `--clients`
+//! connections at once, sends a different message on each and reads every echo, printing what
+//! each got back, while all of them are still open. At that point it prints how many connections
+//! the server holds and how many OS threads the process has (Linux, from `/proc`; "unknown" if
+//! it is not mounted): one per connection, plus main and the accept loop. Then it closes them
+//! all. Last, the server is told to stop: a flag, and one more connection to wake the blocked
+//! `accept`; it waits for its connection threads and says how many it served.
 //!
 //! **Rust differences.** `&TcpStream` is both `Read` and `Write`, so a connection echoes itself
 //! with `io::copy(&mut &stream, &mut &stream)`. `thread::scope` lets the server's threads borrow
@@ -37,10 +36,10 @@
 //! ```text
 //! server: listening on 127.0.0.1:40123, a thread per connection
 //! client: 20 connections open at once, a message sent on each
-//! client: all 20 echoed while open; server connections open now: 20, OS threads: 22
 //! client 0 got back: 你好 from client 0
 //! ...
 //! client 19 got back: 你好 from client 19
+//! client: all 20 echoed while open; server connections open now: 20, OS threads: 22
 //! server: told to stop; served 20 connections, at most 20 at once
 //! ```
 //!
@@ -50,7 +49,7 @@
 use clap::Parser;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
@@ -78,23 +77,6 @@ const ECHO_TIMEOUT_TICKS: u32 = 10;
 struct Gauge {
     now: AtomicUsize,
     max: AtomicUsize,
-}
-
-/// One open connection on a [`Gauge`]; closing is dropping it.
-struct Open<'a>(&'a Gauge);
-
-impl Gauge {
-    fn open(&self) -> Open<'_> {
-        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max.fetch_max(now, Ordering::SeqCst);
-        Open(self)
-    }
-}
-
-impl Drop for Open<'_> {
-    fn drop(&mut self) {
-        self.0.now.fetch_sub(1, Ordering::SeqCst);
-    }
 }
 
 fn main() -> ExitCode {
@@ -155,14 +137,15 @@ fn serve(listener: &TcpListener, stop: &AtomicBool, gauge: &Gauge) -> io::Result
             }
             let stream = stream?;
             served += 1;
-            let open = gauge.open();
-            thread::Builder::new()
-                .name(format!("echo-{served}"))
-                .spawn_scoped(s, move || {
-                    let _open = open;
-                    // Read until the client's end of stream, writing each chunk back.
-                    io::copy(&mut &stream, &mut &stream)
-                })?;
+            let now = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
+            gauge.max.fetch_max(now, Ordering::SeqCst);
+            // A Builder, so that a thread the OS refuses is an error, not a panic.
+            thread::Builder::new().spawn_scoped(s, move || {
+                // Read until the client's end of stream, writing each chunk back.
+                let echoed = io::copy(&mut &stream, &mut &stream);
+                gauge.now.fetch_sub(1, Ordering::SeqCst);
+                echoed
+            })?;
         }
         Ok(served)
     })
@@ -183,38 +166,26 @@ fn clients(addr: SocketAddr, count: usize, timeout: Duration, gauge: &Gauge) -> 
     }
     println!("client: {count} connections open at once, a message sent on each");
 
-    let mut echoes = Vec::with_capacity(count);
     for (id, stream) in streams.iter_mut().enumerate() {
         let mut echo = vec![0; message(id).len()];
         stream.read_exact(&mut echo)?;
-        echoes.push(echo);
+        println!("client {id} got back: {}", String::from_utf8_lossy(&echo));
     }
     let threads = os_threads();
     println!(
         "client: all {count} echoed while open; server connections open now: {}, OS threads: {threads}",
         gauge.now.load(Ordering::SeqCst)
     );
-
-    for (id, (stream, mut echo)) in streams.into_iter().zip(echoes).enumerate() {
-        stream.shutdown(Shutdown::Write)?;
-        // Anything more the server sends before it closes belongs to this echo too.
-        (&stream).read_to_end(&mut echo)?;
-        println!("client {id} got back: {}", String::from_utf8_lossy(&echo));
-    }
+    // Close every connection: each server connection reads end of stream and ends.
+    drop(streams);
     Ok(())
 }
 
 /// The process's OS threads, from Linux's `/proc/self/task`; a note where that cannot be read
-/// (no `/proc` mounted, say), so the lesson still runs.
-#[cfg(target_os = "linux")]
+/// (no `/proc` mounted, or not Linux), so the lesson still runs.
 fn os_threads() -> String {
     match std::fs::read_dir("/proc/self/task") {
         Ok(tasks) => tasks.count().to_string(),
         Err(e) => format!("unknown (/proc/self/task: {e})"),
     }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn os_threads() -> String {
-    "(counted on Linux only)".to_string()
 }
