@@ -3,13 +3,10 @@
 //! Every port is free: a lesson binds port 0 and prints what it got, or the test binds port 0
 //! itself and keeps the socket (to prove a port in use is reported). No test uses a fixed port.
 
-mod common;
-
-use common::Live;
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::time::Duration;
-use testkit::{Lesson, Run};
+use testkit::{Lesson, Live, Run};
 
 const ANY_PORT: &str = "127.0.0.1:0";
 
@@ -207,9 +204,9 @@ fn chat_address(chat: &mut Live) -> SocketAddr {
 #[test]
 fn udp_chats_exchange_lines_in_gbk_on_one_socket_each() {
     let chat = binary("udp_chat");
-    let mut a = Live::start(chat, &["--bind", ANY_PORT]);
+    let mut a = Live::lesson(chat, &["--bind", ANY_PORT]);
     let addr_a = chat_address(&mut a);
-    let mut b = Live::start(chat, &["--bind", ANY_PORT, "--peer", &addr_a.to_string()]);
+    let mut b = Live::lesson(chat, &["--bind", ANY_PORT, "--peer", &addr_a.to_string()]);
     let addr_b = chat_address(&mut b);
     a.write(format!("{}\n{}\n", addr_b.ip(), addr_b.port()));
     a.wait_for(&format!("peer {addr_b}, encoding gbk"));
@@ -249,7 +246,7 @@ fn udp_chat_sends_gbk_and_never_fails_to_decode() {
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
     let peer = test_side.local_addr().unwrap().to_string();
-    let mut chat = Live::start(binary("udp_chat"), &["--bind", ANY_PORT, "--peer", &peer]);
+    let mut chat = Live::lesson(binary("udp_chat"), &["--bind", ANY_PORT, "--peer", &peer]);
     let chat_addr = chat_address(&mut chat);
     let mut buf = [0; 64];
     chat.write("你好\n");

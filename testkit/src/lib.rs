@@ -9,6 +9,13 @@
 //!
 //! [`assert_quiet_when_stdout_closed`] checks that a program ends quietly when its reader goes
 //! away, as in `lesson | head -1`. Unix only (process groups, signals), like the lessons.
+//!
+//! [`Live`] is a process a test talks to while it runs: it waits for lines of its output, writes
+//! to its stdin, then closes it and waits for the exit ([`Finished`]).
+
+mod live;
+
+pub use live::{Finished, Live, PATIENCE};
 
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};

@@ -1,11 +1,12 @@
 //! testkit's promises, checked with `sh` standing in for a lesson: a deadline kills the whole
 //! process group and shows what it printed, an orphan holding the output fails the run, and
-//! a closed stdout is judged quiet only for a success or a death by SIGPIPE.
+//! a closed stdout is judged quiet only for a success or a death by SIGPIPE; a `Live` process
+//! is read line by line on both streams, and dropping it kills its group.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::thread;
 use std::time::{Duration, Instant};
-use testkit::Lesson;
+use testkit::{Lesson, Live};
 
 /// The message of the panic `f` raises; fails the test if it returns normally.
 fn panic_message(f: impl FnOnce()) -> String {
@@ -103,4 +104,52 @@ fn an_error_on_a_closed_stdout_is_not_quiet() {
         testkit::assert_quiet_when_stdout_closed("sh", &["-c", "echo 'failed printing' >&2"]);
     });
     assert!(message.contains("failed printing"), "{message}");
+}
+
+#[test]
+fn a_live_process_is_talked_to_line_by_line_on_both_streams() {
+    let mut command = std::process::Command::new("sh");
+    command.args([
+        "-c",
+        "echo ready; echo note >&2; read line; echo \"got $line\"; echo bye >&2",
+    ]);
+    let mut live = Live::start(command);
+    assert_eq!(live.wait_for("ready"), "ready");
+    // wait_for finds a line again; a taken line is not taken twice.
+    assert_eq!(live.wait_for("rea"), "ready");
+    assert_eq!(live.take_stderr("a note", |l| l == "note"), "note");
+    live.write("hi\n");
+    assert_eq!(
+        live.take_stdout("the reply", |l| l.starts_with("got")),
+        "got hi"
+    );
+    let finished = live.finish();
+    assert!(finished.status.success(), "{finished}");
+    assert_eq!(finished.stdout, ["ready", "got hi"], "{finished}");
+    assert_eq!(finished.stderr, ["note", "bye"], "{finished}");
+}
+
+#[test]
+fn a_live_process_that_ends_without_the_line_fails_with_its_output() {
+    let mut command = std::process::Command::new("sh");
+    command.args(["-c", "echo something else; echo why >&2"]);
+    let mut live = Live::start(command);
+    let message = panic_message(|| {
+        live.wait_for("never");
+    });
+    assert!(message.contains("closed without"), "{message}");
+    assert!(message.contains("something else"), "{message}");
+    assert!(message.contains("why"), "{message}");
+}
+
+#[test]
+fn dropping_a_live_process_kills_its_group() {
+    let mut command = std::process::Command::new("sh");
+    command.args(["-c", "sleep 600 & echo \"child $!\"; wait"]);
+    let mut live = Live::start(command);
+    let child = pid_after("child ", &live.wait_for("child "));
+    let shell = live.id();
+    drop(live);
+    assert_dies(shell);
+    assert_dies(child);
 }
