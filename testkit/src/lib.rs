@@ -18,6 +18,8 @@ mod live;
 pub use live::{Finished, Live, PATIENCE};
 
 use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -91,9 +93,9 @@ impl Lesson {
         self
     }
 
-    /// Makes stdout a pipe whose reading end is closed before the lesson can write to it, as
-    /// when the reader of `lesson | head -1` has already gone: every write raises `SIGPIPE` (or
-    /// fails with `EPIPE` where that is ignored). The run's `stdout` is then empty; see
+    /// Makes stdout a stream whose reading end is closed before the lesson starts, as when the
+    /// reader of `lesson | head -1` has already gone: every write, the first included, raises
+    /// `SIGPIPE` (or fails with `EPIPE` where that is ignored). The run's `stdout` is then empty; see
     /// [`Run::assert_quiet`].
     pub fn close_stdout(mut self) -> Self {
         self.close_stdout = true;
@@ -111,10 +113,21 @@ impl Lesson {
     /// its whole process group is killed first. The exit status is left to the test to judge.
     pub fn run(mut self) -> Run {
         let started = Instant::now();
+        let stdout_to = if self.close_stdout {
+            // Closed before the lesson starts, so its very first write fails, however short its
+            // output: a pipe it could fill before we closed it would prove nothing. A socket
+            // pair fails a write the same way (EPIPE, SIGPIPE), and std opens it close-on-exec,
+            // so no lesson started meanwhile by another test inherits the reading end.
+            let (write_end, read_end) = UnixStream::pair().expect("a socket pair");
+            drop(read_end);
+            Stdio::from(OwnedFd::from(write_end))
+        } else {
+            Stdio::piped()
+        };
         let mut child = self
             .command
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
+            .stdout(stdout_to)
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", self.command.get_program()));
@@ -126,12 +139,9 @@ impl Lesson {
             // A lesson may exit without reading all of it; that is its business.
             let _ = child_stdin.write_all(&input);
         });
-        let stdout_pipe = child.stdout.take().unwrap();
-        let stdout = if self.close_stdout {
-            drop(stdout_pipe);
-            already_drained()
-        } else {
-            drain(stdout_pipe)
+        let stdout = match child.stdout.take() {
+            Some(pipe) => drain(pipe),
+            None => already_drained(),
         };
         let stderr = drain(child.stderr.take().unwrap());
 

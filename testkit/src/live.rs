@@ -126,11 +126,13 @@ impl Live {
                 self.reaped = true;
                 break status;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not exit within {PATIENCE:?} after the end of its input:\n{self}",
-                self.program
-            );
+            if Instant::now() >= deadline {
+                self.gather();
+                panic!(
+                    "{} did not exit within {PATIENCE:?} after the end of its input:\n{self}",
+                    self.program
+                );
+            }
             thread::sleep(Duration::from_millis(5));
         };
         let deadline = Instant::now() + PATIENCE;
@@ -150,6 +152,12 @@ impl Live {
             stdout: self.stdout.all(),
             stderr: self.stderr.all(),
         }
+    }
+
+    /// Takes in what both streams have printed so far, for a failure message.
+    fn gather(&mut self) {
+        self.stdout.receive_until(Instant::now());
+        self.stderr.receive_until(Instant::now());
     }
 
     fn group(&self) -> Pid {
@@ -177,6 +185,7 @@ impl Live {
         };
         let name = lines.name;
         if !lines.closed {
+            self.gather(); // the other stream may hold the reason
             panic!(
                 "no {what} on {name} of {} within {PATIENCE:?}; it printed:\n{self}",
                 self.program
@@ -203,7 +212,10 @@ impl Lines {
     fn read(name: &'static str, pipe: impl Read + Send + 'static) -> Lines {
         let (sender, incoming) = mpsc::channel();
         thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            // Lossy, not `lines()`: a line that is not UTF-8 must show, not end the reading.
+            for bytes in BufReader::new(pipe).split(b'\n').map_while(Result::ok) {
+                let line = String::from_utf8_lossy(&bytes);
+                let line = line.strip_suffix('\r').unwrap_or(&line).to_string();
                 if sender.send(line).is_err() {
                     break;
                 }

@@ -3,6 +3,7 @@
 //! a closed stdout is judged quiet only for a success or a death by SIGPIPE; a `Live` process
 //! is read line by line on both streams, and dropping it kills its group.
 
+use std::os::unix::process::ExitStatusExt;
 use std::panic::{self, AssertUnwindSafe};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -90,6 +91,20 @@ fn death_by_sigpipe_on_a_closed_stdout_is_quiet() {
     testkit::assert_quiet_when_stdout_closed("sh", &["-c", "exec yes"]);
     // A program that prints nothing is quiet too.
     testkit::assert_quiet_when_stdout_closed("true", &[]);
+}
+
+#[test]
+fn stdout_is_closed_before_the_first_write() {
+    // One short write, which a pipe closed only after the start could have taken in.
+    let run = Lesson::new("sh")
+        .args(["-c", "printf x"])
+        .close_stdout()
+        .run();
+    assert_eq!(
+        run.status.signal(),
+        Some(13),
+        "not killed by SIGPIPE: {run}"
+    );
 }
 
 #[test]
