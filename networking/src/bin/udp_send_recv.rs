@@ -52,6 +52,7 @@
 use clap::{CommandFactory, Parser};
 use encoding_rs::GBK;
 use ipc_channel::ipc::{self, IpcSender};
+use procspawn::SpawnError;
 use std::error::Error;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -166,9 +167,10 @@ fn main() -> ExitCode {
             .exit();
     }
     if let Err(e) = parent(&args) {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
+        // A child died unanswered, maybe of SIGPIPE (closed stdout): printing ends us the same way.
+        if e.downcast_ref().is_some_and(SpawnError::is_remote_close) {
+            println!();
+        }
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

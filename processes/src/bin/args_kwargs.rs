@@ -146,9 +146,10 @@ fn main() -> ExitCode {
     };
     println!("the parent sends: {call:?}");
     if let Err(e) = procspawn::spawn(call, test).join() {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
+        // A child died unanswered, maybe of SIGPIPE (closed stdout): printing ends us the same way.
+        if e.is_remote_close() {
+            println!();
+        }
         eprintln!("error: the child: {e}");
         return ExitCode::FAILURE;
     }

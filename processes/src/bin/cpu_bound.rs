@@ -189,9 +189,6 @@ fn main() -> ExitCode {
     sigpipe::reset();
     let args = Args::parse();
     if let Err(e) = parent(args.limit, args.workers, args.runs) {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

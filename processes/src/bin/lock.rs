@@ -50,6 +50,7 @@
 //! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
+use procspawn::SpawnError;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -160,9 +161,10 @@ fn main() -> ExitCode {
     procspawn::ProcConfig::new().config_callback(child).init();
     sigpipe::reset();
     if let Err(e) = parent(Args::parse().tick_ms) {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
+        // A child died unanswered, maybe of SIGPIPE (closed stdout): printing ends us the same way.
+        if e.downcast_ref().is_some_and(SpawnError::is_remote_close) {
+            println!();
+        }
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

@@ -24,9 +24,9 @@
 //! proxy has methods: `d.set("name", ...)`. A dict is a `Vec` of pairs so it keeps insertion
 //! order, as a Python dict does. The parent binds the socket before it starts the manager and
 //! hands it over as the manager's stdin, so no client can connect too early. The socket file is
-//! named after the parent's pid and removed at the end; one left by a killed run (its pid gone)
-//! is removed at the next start. Children die with their parent (`PR_SET_PDEATHSIG`, asked for in
-//! a hook of `procspawn::init`). Linux only.
+//! named after the parent's pid and removed at the end; one left by a killed run is removed at
+//! the next start (its pid gone, or reused by that start itself). Children die with their parent
+//! (`PR_SET_PDEATHSIG`, asked for in a hook of `procspawn::init`). Linux only.
 //!
 //! **Run it:** `cargo run -p processes --bin manager`
 //!
@@ -47,6 +47,7 @@
 //! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
+use procspawn::SpawnError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fs;
@@ -223,6 +224,8 @@ fn bind_socket() -> io::Result<(UnixListener, SocketFile)> {
         }
     }
     let path = dir.join(format!("processes-manager-{}.sock", process::id()));
+    // Named after this process: one already there was left by a killed run that had this pid.
+    let _ = fs::remove_file(&path);
     let named =
         |e: io::Error| io::Error::new(e.kind(), format!("cannot bind {}: {e}", path.display()));
     let listener = UnixListener::bind(&path).map_err(named)?;
@@ -271,9 +274,10 @@ fn main() -> ExitCode {
     sigpipe::reset();
     Args::parse();
     if let Err(e) = parent() {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
+        // A child died unanswered, maybe of SIGPIPE (closed stdout): printing ends us the same way.
+        if e.downcast_ref().is_some_and(SpawnError::is_remote_close) {
+            println!();
+        }
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

@@ -14,9 +14,11 @@
 //! - **fork** (`fork(2)`, Python's default start method on Linux before 3.14): the child is a copy
 //!   of the parent's memory as it is at the fork, so the children see the 99. Pages are shared
 //!   until one side writes, then copied (copy-on-write): a write is never seen by the other side.
-//! - **spawn** (`procspawn::spawn`; Python's default on Windows and macOS, and on Linux since
-//!   3.14): the child runs the program again from the start, so it has the list as the program
-//!   defines it, without the 99: nothing of the parent's memory comes along, only the argument.
+//! - **spawn** (`procspawn::spawn`; Python's default on Windows and macOS): the child runs the
+//!   program again from the start, so it has the list as the program defines it, without the 99:
+//!   nothing of the parent's memory comes along, only the argument. Since 3.14 Python's default
+//!   on Linux is **forkserver**: a child is forked from a server, a fresh Python that the parent
+//!   starts on first use, not from the parent, so like spawn's it does not get the 99.
 //!
 //! **Rust differences.** A Rust global that can change is a `static` holding a `Mutex` (here a
 //! `LazyLock<Mutex<Vec<i32>>>`, initialised on first use); a `static mut` would need `unsafe`.
@@ -52,6 +54,7 @@ use clap::Parser;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
+use procspawn::SpawnError;
 use std::io::{self, Write};
 use std::process::{self, ExitCode};
 use std::sync::{LazyLock, Mutex};
@@ -94,7 +97,12 @@ struct Forked(Option<Pid>);
 impl Forked {
     fn join(mut self) -> io::Result<()> {
         let pid = self.0.take().expect("joined once");
-        match waitpid(pid, None)? {
+        let status = waitpid(pid, None)?;
+        // Killed by SIGPIPE, it printed into a closed stdout: printing ends us the same way.
+        if matches!(status, WaitStatus::Signaled(_, Signal::SIGPIPE, _)) {
+            println!();
+        }
+        match status {
             WaitStatus::Exited(_, 0) => Ok(()),
             other => Err(io::Error::other(format!("child {pid} ended: {other:?}"))),
         }
@@ -162,9 +170,10 @@ fn main() -> ExitCode {
     procspawn::ProcConfig::new().config_callback(child).init();
     sigpipe::reset();
     if let Err(e) = parent(Args::parse().tick_ms) {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
+        // A child died unanswered, maybe of SIGPIPE (closed stdout): printing ends us the same way.
+        if e.downcast_ref().is_some_and(SpawnError::is_remote_close) {
+            println!();
+        }
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

@@ -81,9 +81,10 @@ fn main() -> ExitCode {
     let child = procspawn::spawn((args.rounds, args.tick_ms), test);
     let pid = child.pid().unwrap_or_default();
     if let Err(e) = child.join() {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
+        // A child died unanswered, maybe of SIGPIPE (closed stdout): printing ends us the same way.
+        if e.is_remote_close() {
+            println!();
+        }
         eprintln!("error: the child {pid}: {e}");
         return ExitCode::FAILURE;
     }

@@ -58,6 +58,7 @@
 
 use clap::{Parser, ValueEnum};
 use std::io::{self, BufRead, BufReader, PipeWriter, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::process::{self, Child, Command, ExitCode};
 use std::thread;
 use std::time::Duration;
@@ -108,13 +109,14 @@ struct ChildGuard(Child);
 impl ChildGuard {
     fn join(mut self) -> io::Result<()> {
         let status = self.0.wait()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(io::Error::other(format!(
-                "child {} failed: {status}",
-                self.0.id()
-            )))
+        // Killed by SIGPIPE, it printed into a closed stdout: printing ends us the same way.
+        if status.signal() == Some(nix::libc::SIGPIPE) {
+            println!();
+        }
+        let failed = format!("child {} failed: {status}", self.0.id());
+        match status.success() {
+            true => Ok(()),
+            false => Err(io::Error::other(failed)),
         }
     }
 }
@@ -206,9 +208,6 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-            // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-            println!();
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }

@@ -17,7 +17,8 @@
 //! `apply`: the run takes five ticks, the sum, although three workers sit ready, and the workers
 //! are reused, so their pids repeat. Then 003's `Pool(2)` with two ticks per loop, as in the
 //! notes: the third task waits until `music('花太香', 3)` is done and then runs on the worker
-//! that task freed, while the movie is still playing; the whole takes about 5 × 2 ticks, not 9.
+//! that task freed, while the movie is still playing; the whole takes about 10 ticks (3 × 2,
+//! then 2 × 2), not the 18 of one task after another.
 //!
 //! **Rust differences.** `procspawn::Pool::new(3)` starts three worker processes (each this
 //! program run again; `procspawn::init()` first in `main` is where they take their tasks).
@@ -55,6 +56,7 @@
 //! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
+use procspawn::SpawnError;
 use std::error::Error;
 use std::process::{self, ExitCode};
 use std::thread;
@@ -157,9 +159,10 @@ fn main() -> ExitCode {
     procspawn::ProcConfig::new().config_callback(child).init();
     sigpipe::reset();
     if let Err(e) = parent(&Args::parse()) {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
+        // A child died unanswered, maybe of SIGPIPE (closed stdout): printing ends us the same way.
+        if e.downcast_ref().is_some_and(SpawnError::is_remote_close) {
+            println!();
+        }
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

@@ -25,8 +25,10 @@
 //! the parent that waits for the result (`join`) and then runs the callback: the callback runs
 //! in the parent, as in Python (which runs them all on one result thread). `get` waits for that
 //! thread. `map` is a `spawn` per item, then a `join` of each handle in order. procspawn replaces
-//! a worker that died and fails only the task it was running. Workers die with their parent
-//! (`PR_SET_PDEATHSIG`, asked for in a hook of `procspawn::init`). Linux only.
+//! a worker that died and fails only the task it was running; `handle.kill()` kills the worker
+//! procspawn has recorded for that task (a child not reaped yet, so not a reused pid). Workers
+//! die with their parent (`PR_SET_PDEATHSIG`, asked for in a hook of `procspawn::init`). Linux
+//! only.
 //!
 //! **Run it:**
 //! ```text
@@ -55,8 +57,7 @@
 //! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use procspawn::{Pool, SpawnError};
 use std::error::Error;
 use std::process::{self, ExitCode};
@@ -133,7 +134,7 @@ fn parent(args: &Args) -> Result<(), Box<dyn Error>> {
 
     if args.kill_worker {
         println!("--- kill -9 the worker of a task 100 ticks long");
-        let task = pool.spawn((20, 100, args.tick_ms), foo);
+        let mut task = pool.spawn((20, 100, args.tick_ms), foo);
         // The pool names the worker once a worker has taken the task.
         let pid = loop {
             match task.pid() {
@@ -142,7 +143,7 @@ fn parent(args: &Args) -> Result<(), Box<dyn Error>> {
             }
         };
         println!("kill -9 {pid}");
-        kill(Pid::from_raw(pid as i32), Signal::SIGKILL)?;
+        task.kill()?; // through the pool's record of the worker that runs this task
         match task.join() {
             Ok(result) => println!("foo(20) returned {result}: the kill came too late"),
             Err(e) => println!("foo(20).get() on the killed worker {pid}: error: {e}"),
@@ -169,9 +170,10 @@ fn main() -> ExitCode {
     procspawn::ProcConfig::new().config_callback(child).init();
     sigpipe::reset();
     if let Err(e) = parent(&Args::parse()) {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
+        // A child died unanswered, maybe of SIGPIPE (closed stdout): printing ends us the same way.
+        if e.downcast_ref().is_some_and(SpawnError::is_remote_close) {
+            println!();
+        }
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

@@ -68,8 +68,8 @@
 use clap::Parser;
 use ipc_channel::ipc::{self, IpcReceiver, IpcSender};
 use ipc_channel::{IpcError, TryRecvError};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+use procspawn::SpawnError;
 use serde::{Deserialize, Serialize};
 use std::error::Error;
 use std::process::ExitCode;
@@ -184,13 +184,12 @@ fn run(tick_ms: u64) -> Result<(), Box<dyn Error>> {
 
     println!("--- kill -9 the producer while the parent waits for an item");
     let (putter, getter) = queue(24)?;
-    let producing = procspawn::spawn((putter, items("X"), ticks(100)), producer);
+    let mut producing = procspawn::spawn((putter, items("X"), ticks(100)), producer);
     let pid = producing.pid().ok_or("the producer has no pid")?;
     println!("从 queue 接受 {} .", getter.0.recv()?);
     println!("kill -9 {pid}");
-    kill(Pid::from_raw(pid as i32), Signal::SIGKILL)?; // not reaped yet: still our child's pid
+    producing.kill()?; // SIGKILL, then reaps it
     consumer((getter, 100, tick_ms));
-    drop(producing); // reaps the killed producer
     Ok(())
 }
 
@@ -208,9 +207,10 @@ fn main() -> ExitCode {
     procspawn::ProcConfig::new().config_callback(child).init();
     sigpipe::reset();
     if let Err(e) = run(Args::parse().tick_ms) {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
+        // A child died unanswered, maybe of SIGPIPE (closed stdout): printing ends us the same way.
+        if e.downcast_ref().is_some_and(SpawnError::is_remote_close) {
+            println!();
+        }
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

@@ -188,9 +188,6 @@ fn main() -> ExitCode {
     procspawn::ProcConfig::new().config_callback(child).init();
     sigpipe::reset();
     if let Err(e) = parent(&Args::parse().dir) {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

@@ -44,6 +44,7 @@
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 use std::io;
+use std::os::unix::process::ExitStatusExt;
 use std::process::{self, Child, Command, ExitCode};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -91,12 +92,14 @@ struct ChildGuard(Child);
 impl ChildGuard {
     fn join(mut self) -> io::Result<()> {
         let status = self.0.wait()?;
+        // Killed by SIGPIPE, it printed into a closed stdout: printing ends us the same way.
+        if status.signal() == Some(nix::libc::SIGPIPE) {
+            println!();
+        }
+        let failed = format!("child {} failed: {status}", self.0.id());
         match status.success() {
             true => Ok(()),
-            false => Err(io::Error::other(format!(
-                "child {} failed: {status}",
-                self.0.id()
-            ))),
+            false => Err(io::Error::other(failed)),
         }
     }
 }
@@ -161,9 +164,6 @@ fn main() -> ExitCode {
         _ => parent(args.tick_ms),
     };
     if let Err(e) = result {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }

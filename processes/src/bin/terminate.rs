@@ -216,9 +216,6 @@ fn main() -> ExitCode {
         _ => parent(args.tick_ms),
     };
     if let Err(e) = result {
-        // A closed stdout (`| head -1`) kills a child that prints, failing this run: then
-        // this line ends this process by SIGPIPE too, quietly; else it ends the output.
-        println!();
         eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
