@@ -682,13 +682,83 @@ fn an_unreachable_server_fails_with_one_line() {
     assert_failed_cleanly(&output, &path);
 }
 
+/// A closed stdout may cost the summary line (exit 0, or death by SIGPIPE when printing it),
+/// never the file: it is saved before anything is printed.
+#[test]
+fn an_existing_output_is_refused_before_any_request() {
+    let dir = temp();
+    let (path, out) = file_in(&dir);
+    std::fs::write(&path, b"mine").unwrap();
+    // A port that was just free: any request would fail (exit 1), so exit 2 means none was made.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/x");
+    let output = run(dir.path(), &[&url, "-o", &out]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(std::fs::read(&path).unwrap(), b"mine");
+    // The same for a part file from an earlier run, without -c or --force.
+    let part = dir.path().join("new.bin.part");
+    std::fs::write(&part, b"half").unwrap();
+    let new = dir.path().join("new.bin");
+    let output = run(dir.path(), &[&url, "-o", &new.to_string_lossy()]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(std::fs::read(&part).unwrap(), b"half");
+    assert!(!new.exists());
+}
+
+#[test]
+fn ctrl_c_during_a_stalled_probe_exits_at_once() {
+    let server = Server::start(
+        content(10_000, 24),
+        Behaviour {
+            silent_head: true,
+            ..Behaviour::default()
+        },
+    );
+    let dir = temp();
+    let (path, out) = file_in(&dir);
+    let child = command(dir.path(), &[&server.url("/file.bin"), "-o", &out])
+        .spawn()
+        .expect("start download");
+    // SIGINT once the server holds the HEAD, which it never answers (--timeout is 30 s).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !server.log().iter().any(|r| r.method == "HEAD") {
+        assert!(Instant::now() < deadline, "no HEAD reached the server");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let interrupted = Instant::now();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let output = finish(child, "download interrupted during its probe");
+    let waited = interrupted.elapsed();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        waited < Duration::from_secs(5),
+        "exited {waited:?} after SIGINT: it waited for the probe"
+    );
+    assert_failed_cleanly(&output, &path);
+    assert!(
+        !dir.path().join("out.bin.part").exists(),
+        "a part file was made"
+    );
+}
+
 #[test]
 fn quiet_when_stdout_is_closed() {
     let data = content(10_000, 22);
-    let server = Server::start(data, Behaviour::default());
+    let server = Server::start(data.clone(), Behaviour::default());
     let dir = temp();
-    let (_, out) = file_in(&dir);
-    testkit::assert_quiet_when_stdout_closed(&binary(), &[&server.url("/file.bin"), "-o", &out]);
+    let (path, out) = file_in(&dir);
+    let run = testkit::Lesson::new(&binary())
+        .args([&server.url("/file.bin"), "-o", &out])
+        .close_stdout()
+        .run();
+    run.assert_quiet();
+    let saved = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; {run}", path.display()));
+    assert!(saved == data, "the saved bytes differ from the server's");
 }
 
 #[test]

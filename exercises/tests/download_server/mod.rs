@@ -37,6 +37,8 @@ pub(crate) struct Behaviour {
     pub(crate) throttle: Option<Duration>,
     /// Sends the range that starts at byte 0 in 4 KiB pieces, 40 ms apart.
     pub(crate) slow_first_range: bool,
+    /// Logs a HEAD, then never answers it (silent, the connection open, until the server stops).
+    pub(crate) silent_head: bool,
 }
 
 /// One request as the server saw it.
@@ -372,6 +374,10 @@ fn answer(
     request.status = status;
     state_now.log.push(request);
     drop(state_now);
+    if method == "HEAD" && b.silent_head {
+        stall(stop);
+        return Ok(());
+    }
 
     let reason = match status {
         200 => "OK",
@@ -434,16 +440,20 @@ fn answer(
             stream.flush()?;
             sent(half.len());
             if matches!(pace, Pace::StallHalfway) {
-                // Silent, with the connection open, until the client gives up or the test ends.
-                let until = Instant::now() + Duration::from_secs(20);
-                while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
+                stall(stop);
             }
             return Ok(()); // dropping the stream closes the connection mid-body
         }
     }
     stream.flush()
+}
+
+/// Silent, with the connection open, until the client gives up or the test ends (20 s at most).
+fn stall(stop: &AtomicBool) {
+    let until = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 enum Pace {

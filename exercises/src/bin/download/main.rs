@@ -73,7 +73,7 @@ use interrupt::Interrupt;
 use part::PartPaths;
 use session::Context;
 use std::cell::Cell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -123,38 +123,29 @@ fn run(args: &Args) -> Result<String, Exit> {
         cacert: args.cacert.as_deref(),
     };
     let agent = http::agent(&options).map_err(|e| exit(EXIT_USAGE, e))?;
-    let remote = session::probe_on_coroutine(&agent, &args.url)?;
+    // An explicit -o is checked before any request: a refusal needs no network.
+    if let Some(output) = &args.output {
+        check_output(args, output)?;
+    }
+    let remote = session::probe_on_coroutine(&interrupt, &agent, &args.url)?;
     if interrupt.happened() {
         return Err(exit(
             EXIT_INTERRUPTED,
             "interrupted before the download began",
         ));
     }
-    let output = args.output.clone().unwrap_or_else(|| {
-        PathBuf::from(cli::default_file_name(
-            &remote.url,
-            remote.content_disposition.as_deref(),
-        ))
-    });
+    let output = match &args.output {
+        Some(output) => output.clone(),
+        None => {
+            let output = PathBuf::from(cli::default_file_name(
+                &remote.url,
+                remote.content_disposition.as_deref(),
+            ));
+            check_output(args, &output)?;
+            output
+        }
+    };
     let paths = PartPaths::for_output(&output);
-    if output.exists() && !args.force {
-        return Err(exit(
-            EXIT_USAGE,
-            format!(
-                "{} exists: --force replaces it, -o saves elsewhere",
-                output.display()
-            ),
-        ));
-    }
-    if paths.part.exists() && !args.resume && !args.force {
-        return Err(exit(
-            EXIT_USAGE,
-            format!(
-                "{} exists from an earlier run: -c resumes it, --force starts afresh",
-                paths.part.display()
-            ),
-        ));
-    }
     let context = Context {
         args,
         interrupt,
@@ -165,14 +156,15 @@ fn run(args: &Args) -> Result<String, Exit> {
         stolen: Cell::new(0),
     };
     let (length, streams) = session::download(&context, remote)?;
-    if let Some(expected) = &args.checksum {
-        match verify::verify(&context.paths.part, length, Some(expected)) {
-            Ok(()) => {}
-            Err(verify::Mismatch::Digest(why)) => {
-                context.paths.remove();
-                return Err(exit(EXIT_CHECKSUM, format!("{why}; nothing saved")));
-            }
-            Err(verify::Mismatch::Length(why)) => return Err(exit(EXIT_FAILED, why)),
+    // The one check of the part file before the rename: its length, and --checksum if given.
+    match verify::verify(&context.paths.part, length, args.checksum.as_ref()) {
+        Ok(()) => {}
+        Err(verify::Mismatch::Digest(why)) => {
+            context.paths.remove();
+            return Err(exit(EXIT_CHECKSUM, format!("{why}; nothing saved")));
+        }
+        Err(verify::Mismatch::Length(why)) => {
+            return Err(exit(EXIT_FAILED, format!("download failed: {why}")));
         }
     }
     std::fs::rename(&context.paths.part, &context.output).map_err(|e| {
@@ -190,4 +182,29 @@ fn run(args: &Args) -> Result<String, Exit> {
         context.retried.get(),
         context.stolen.get(),
     ))
+}
+
+/// Refuses to replace `output`, or to start over its `.part` from an earlier run, unless
+/// asked to (`--force`, `-c`).
+fn check_output(args: &Args, output: &Path) -> Result<(), Exit> {
+    if output.exists() && !args.force {
+        return Err(exit(
+            EXIT_USAGE,
+            format!(
+                "{} exists: --force replaces it, -o saves elsewhere",
+                output.display()
+            ),
+        ));
+    }
+    let part = PartPaths::for_output(output).part;
+    if part.exists() && !args.resume && !args.force {
+        return Err(exit(
+            EXIT_USAGE,
+            format!(
+                "{} exists from an earlier run: -c resumes it, --force starts afresh",
+                part.display()
+            ),
+        ));
+    }
+    Ok(())
 }

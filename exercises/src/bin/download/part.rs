@@ -50,7 +50,6 @@ impl PartPaths {
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub(crate) struct Control {
     pub(crate) url: String,
-    pub(crate) final_url: String,
     pub(crate) length: u64,
     pub(crate) etag: Option<String>,
     pub(crate) last_modified: Option<String>,
@@ -70,8 +69,12 @@ impl Control {
         let mut temporary = path.as_os_str().to_owned();
         temporary.push(".tmp");
         let text = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        std::fs::write(&temporary, text)?;
-        std::fs::rename(&temporary, path)
+        let saved =
+            std::fs::write(&temporary, text).and_then(|()| std::fs::rename(&temporary, path));
+        if saved.is_err() {
+            let _ = std::fs::remove_file(&temporary); // no `.tmp` left beside the part file
+        }
+        saved
     }
 }
 

@@ -136,10 +136,9 @@ impl Plan {
     }
 
     /// Ends an unknown-length stream at the bytes it received.
-    pub(crate) fn close_at_received(&self, index: usize) -> u64 {
+    pub(crate) fn close_at_received(&self, index: usize) {
         let segment = &mut self.lock()[index];
         segment.end = segment.received;
-        segment.end
     }
 
     /// Bytes in the file so far.

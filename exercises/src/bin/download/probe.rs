@@ -16,8 +16,6 @@ pub(crate) struct Remote {
     /// The URL after redirects: every segment asks this one.
     pub(crate) url: String,
     pub(crate) length: Option<u64>,
-    /// A `Range` request was answered with exactly the bytes asked for.
-    pub(crate) ranges_proven: bool,
     pub(crate) etag: Option<String>,
     pub(crate) last_modified: Option<String>,
     pub(crate) content_disposition: Option<String>,
@@ -83,7 +81,6 @@ pub(crate) fn probe(agent: &Agent, url: &str) -> Result<Remote, String> {
     let mut remote = Remote {
         url: head.get_uri().to_string(),
         length: None,
-        ranges_proven: false,
         etag: None,
         last_modified: None,
         content_disposition: None,
@@ -100,7 +97,7 @@ pub(crate) fn probe(agent: &Agent, url: &str) -> Result<Remote, String> {
         }
     }
     // HEAD refused (405, 501...) or no length: ask for the first byte.
-    let mut get = agent
+    let get = agent
         .get(&remote.url)
         .header("Range", "bytes=0-0")
         .call()
@@ -116,15 +113,12 @@ pub(crate) fn probe(agent: &Agent, url: &str) -> Result<Remote, String> {
     remote.last_modified = header(headers, "last-modified").map(String::from);
     remote.content_disposition = header(headers, "content-disposition").map(String::from);
     match (status.as_u16(), content_range(headers)) {
-        (206, Some((0, 0, Some(total)))) => {
-            remote.length = Some(total);
-            remote.ranges_proven = true;
-        }
+        (206, Some((0, 0, Some(total)))) => remote.length = Some(total),
         // 200: the server ignores Range; its Content-Length (if any) is the whole file.
         (200, _) => remote.length = content_length(headers),
         _ => {}
     }
     // Not reading the body: dropping it closes that connection instead of pooling it.
-    let _ = get.body_mut();
+    drop(get);
     Ok(remote)
 }

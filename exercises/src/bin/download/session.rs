@@ -12,9 +12,10 @@ use crate::part::{self, Control, PartPaths, Writer};
 use crate::plan::{self, Plan};
 use crate::probe::{self, Remote};
 use crate::worker::{self, Job, Outcome};
-use crate::{http, progress, verify};
+use crate::{http, progress};
 use std::cell::Cell;
 use std::fs::File;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,14 +24,6 @@ use ureq::Agent;
 
 /// A segment is not split into halves smaller than this (work stealing).
 const MIN_SPLIT: u64 = 64 * 1024;
-
-/// Runs `task` on a coroutine and waits for it: may's sockets park coroutines.
-fn on_coroutine<T: Send + 'static>(task: impl FnOnce() -> T + Send + 'static) -> Result<T, Exit> {
-    // SAFETY (hidden by go!): see main.rs's header; the task holds no thread-local across a yield.
-    may::go!(task)
-        .join()
-        .map_err(|_| exit(EXIT_FAILED, "a coroutine panicked"))
-}
 
 /// What one run works with.
 pub(crate) struct Context<'a> {
@@ -44,12 +37,38 @@ pub(crate) struct Context<'a> {
     pub(crate) stolen: Cell<u64>,
 }
 
-pub(crate) fn probe_on_coroutine(agent: &Agent, url: &str) -> Result<Remote, Exit> {
+/// Probes `url` on a coroutine and waits for the answer, or for Ctrl-C: a stalled probe (a
+/// name lookup, a connect, a HEAD that gets no answer) is left behind at once instead of after
+/// `--timeout`; the probe itself writes nothing.
+pub(crate) fn probe_on_coroutine(
+    interrupt: &Interrupt,
+    agent: &Agent,
+    url: &str,
+) -> Result<Remote, Exit> {
+    let (answer, answers) = crossbeam_channel::bounded(2);
+    let on_ctrl_c = answer.clone();
+    interrupt.on_interrupt(move || {
+        let _ = on_ctrl_c.send(None);
+    });
     let (agent, url) = (agent.clone(), url.to_string());
-    on_coroutine(move || probe::probe(&agent, &url))?.map_err(|e| exit(EXIT_FAILED, e))
+    // SAFETY (hidden by go!): see main.rs's header; the probe holds no thread-local across a
+    // yield. A panic is caught and sent as a failure, since the sender kept for Ctrl-C would
+    // otherwise leave the channel open and this wait endless.
+    may::go!(move || {
+        let remote = std::panic::catch_unwind(AssertUnwindSafe(|| probe::probe(&agent, &url)))
+            .unwrap_or_else(|_| Err("the probe panicked".into()));
+        let _ = answer.send(Some(remote));
+    });
+    match answers.recv() {
+        Ok(Some(remote)) => remote.map_err(|e| exit(EXIT_FAILED, e)),
+        Ok(None) | Err(_) => Err(exit(
+            EXIT_INTERRUPTED,
+            "interrupted while asking the server about the file",
+        )),
+    }
 }
 
-/// Fetches the file into `FILE.part` and checks its length: the length and how it was fetched.
+/// Fetches the file into `FILE.part`: its length and how it was fetched (`main` verifies it).
 pub(crate) fn download(context: &Context, mut remote: Remote) -> Result<(u64, String), Exit> {
     let mut resume = context.args.resume;
     let mut restarted = false;
@@ -78,7 +97,6 @@ pub(crate) fn download(context: &Context, mut remote: Remote) -> Result<(u64, St
         match outcome {
             Outcome::Done => {
                 let length = remote.length.unwrap_or(0);
-                verify_length(context, length)?;
                 return Ok((length, format!("{} segments", context.args.segments)));
             }
             Outcome::RangeIgnored(why) => {
@@ -92,7 +110,7 @@ pub(crate) fn download(context: &Context, mut remote: Remote) -> Result<(u64, St
                 note("the file changed on the server: downloading it afresh");
                 restarted = true;
                 let agent = http::agent(&context.options).map_err(|e| exit(EXIT_USAGE, e))?;
-                remote = probe_on_coroutine(&agent, &context.args.url)?;
+                remote = probe_on_coroutine(&context.interrupt, &agent, &context.args.url)?;
             }
             Outcome::Changed => {
                 return Err(exit(EXIT_FAILED, "the file keeps changing on the server"));
@@ -183,7 +201,6 @@ fn run_phase(
 ) -> Result<Outcome, Exit> {
     let control = |plan: &Plan| Control {
         url: context.args.url.clone(),
-        final_url: remote.url.clone(),
         length,
         etag: remote.etag.clone(),
         last_modified: remote.last_modified.clone(),
@@ -362,15 +379,5 @@ fn download_whole(context: &Context, remote: &Remote) -> Result<(u64, String), E
         return Err(failure);
     }
     let length = plan.snapshot()[0][2];
-    verify_length(context, length)?;
     Ok((length, "one stream".into()))
-}
-
-fn verify_length(context: &Context, length: u64) -> Result<(), Exit> {
-    match verify::verify(&context.paths.part, length, None) {
-        Ok(()) => Ok(()),
-        Err(verify::Mismatch::Length(why) | verify::Mismatch::Digest(why)) => {
-            Err(exit(EXIT_FAILED, format!("download failed: {why}")))
-        }
-    }
 }
