@@ -6,15 +6,15 @@
 # (max RSS) for a tree of 200,000 files.
 #
 #   exercises/benches/copy_dir.sh            # from the workspace root
-#   RUNS=9 BENCH_DIR=/dev/shm/x exercises/benches/copy_dir.sh
+#   RUNS=9 BENCH_BASE=/dev/shm exercises/benches/copy_dir.sh
 #
 # Installs what is missing: xcp with `cargo install xcp --locked` (into ~/.cargo/bin), rsync
-# with apt-get (needs root). Linux only. Needs about 2.5 GB free in BENCH_DIR (tmpfs).
+# with apt-get (needs root). Linux only. Needs about 2.5 GB free in BENCH_BASE (tmpfs).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 RUNS=${RUNS:-5}
-BENCH_DIR=${BENCH_DIR:-/dev/shm/copy_dir_bench}
+BENCH_BASE=${BENCH_BASE:-/dev/shm}
 export PATH="$HOME/.cargo/bin:$PATH"
 
 if ! command -v xcp >/dev/null; then
@@ -31,10 +31,10 @@ done
 
 echo "--- building copy_dir (release)"
 cargo build -q --release -p exercises --bin copy_dir
-copy_dir="$PWD/target/release/copy_dir"
+copy_dir="${CARGO_TARGET_DIR:-$PWD/target}/release/copy_dir"
 
-rm -rf "$BENCH_DIR"
-mkdir -p "$BENCH_DIR"
+# A folder of its own, so that the clean-up can never remove anything the user named.
+BENCH_DIR=$(mktemp -d "$BENCH_BASE/copy_dir_bench.XXXXXX")
 trap 'rm -rf "$BENCH_DIR"' EXIT
 
 echo "--- building the trees in $BENCH_DIR"

@@ -11,25 +11,22 @@ use clap::Parser;
 #[derive(Parser)]
 struct Args {}
 
-/// (name, the notes' homework, what it is, built yet)
-const TOOLS: &[(&str, &str, &str, bool)] = &[
+/// (name, the notes' homework, what it is)
+const TOOLS: &[(&str, &str, &str)] = &[
     (
         "chat",
         "多线程聊天器",
         "two-way UDP chat in GBK or UTF-8 that talks to the notes' Python chat",
-        true,
     ),
     (
         "copy_dir",
         "文件夹复制器",
         "copies a folder tree on a pool of worker threads, safely and fast",
-        true,
     ),
     (
         "download",
         "协程分配下载文件",
         "downloads a file in byte ranges on may coroutines, verified, with retries",
-        true,
     ),
 ];
 
@@ -37,12 +34,9 @@ fn main() {
     sigpipe::reset();
     Args::parse();
     println!("作业 — {} homework tools:\n", TOOLS.len());
-    for (number, (name, notes, what, built)) in TOOLS.iter().enumerate() {
-        let status = if *built { "" } else { "  (not built yet)" };
-        println!("{:>2}. {name:<10} {notes}: {what}{status}", number + 1);
-        if *built {
-            println!("    cargo run --release -p exercises --bin {name} -- --help");
-        }
+    for (number, (name, notes, what)) in TOOLS.iter().enumerate() {
+        println!("{:>2}. {name:<10} {notes}: {what}", number + 1);
+        println!("    cargo run --release -p exercises --bin {name} -- --help");
     }
     println!("\ncargo install --path exercises puts the built tools on PATH.");
 }

@@ -712,6 +712,9 @@ fn ctrl_c_stops_cleanly_with_exit_130() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // Stopped half-way, the folders it made still get their real modes (not 0700).
+    let mode = |path: &Path| fs::metadata(path).unwrap().mode() & 0o7777;
+    assert_eq!(mode(&dest), mode(&src), "DEST's mode after Ctrl-C");
     assert_eq!(
         leftovers(&src, &dest),
         Vec::<PathBuf>::new(),

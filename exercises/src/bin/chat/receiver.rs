@@ -2,6 +2,7 @@
 //! shown with its sender and the time, until told to stop.
 
 use crate::codec::Wire;
+use crate::sender::plural;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -40,7 +41,8 @@ impl Receiver {
     /// Stops the thread; the number of messages it received, or why it had stopped early.
     pub(crate) fn stop(self) -> io::Result<usize> {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().expect("the receiver thread panicked")
+        let joined = self.thread.join();
+        joined.unwrap_or_else(|_| Err(io::Error::other("the receiver thread panicked")))
     }
 }
 
@@ -103,10 +105,7 @@ fn arrival_line(wire: Wire, bytes: &[u8], from: SocketAddr) -> String {
         .collect();
     let mut line = format!("[{time}] {from}: {text}");
     if decoded.invalid_bytes > 0 {
-        let bytes = match decoded.invalid_bytes {
-            1 => "1 byte".to_string(),
-            n => format!("{n} bytes"),
-        };
+        let bytes = plural(decoded.invalid_bytes, "byte");
         line += &format!("  (not valid {}: {bytes} shown as \u{FFFD})", wire.name());
     }
     line

@@ -110,9 +110,11 @@ fn main() -> ExitCode {
         made
     });
     finish_links(links, mode, &report);
-    if !args.dry_run && !interrupt::requested() {
+    if !args.dry_run {
         // Deepest first, after every file is in: a folder's mode may forbid writing into it,
-        // and each file named in it changes its modification time.
+        // and each file named in it changes its modification time. Also after an interrupt:
+        // the folders made so far (0700 while filled) and existing read-only ones (opened up
+        // to be filled) get their real modes back.
         for folder in made.iter().rev() {
             if let Err(error) = meta::apply_to_dir(&folder.dest, &folder.source) {
                 report.failed(&folder.shown, error);
