@@ -10,12 +10,18 @@
 //! [`assert_quiet_when_stdout_closed`] checks that a program ends quietly when its reader goes
 //! away, as in `lesson | head -1`. Unix only (process groups, signals), like the lessons.
 //!
+//! [`Lesson::observe`] runs the lesson under `timeline`'s observer: the [`Run`] then also holds
+//! the [`Record`] of every thread and process the lesson had, as the kernel showed them, so a
+//! test proves its point from what happened (these two children overlapped; this ran on one
+//! thread) rather than from what the lesson printed about itself.
+//!
 //! [`Live`] is a process a test talks to while it runs: it waits for lines of its output, writes
 //! to its stdin, then closes it and waits for the exit ([`Finished`]).
 
 mod live;
 
 pub use live::{Finished, Live, PATIENCE};
+pub use timeline::{Record, State, Task, Wait};
 
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
@@ -27,6 +33,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{self, Signal};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 
 /// The tick most tests use: short enough for a fast suite, long enough that a tick dwarfs the
@@ -40,6 +47,7 @@ pub struct Lesson {
     deadline: Duration,
     tick_ms: u64,
     close_stdout: bool,
+    observe: bool,
 }
 
 /// What a finished lesson run left behind.
@@ -52,6 +60,7 @@ pub struct Run {
     pub status: ExitStatus,
     pub elapsed: Duration,
     tick_ms: u64,
+    record: Option<Record>,
 }
 
 impl Lesson {
@@ -68,6 +77,7 @@ impl Lesson {
             deadline: Duration::from_secs(60),
             tick_ms: TEST_TICK_MS,
             close_stdout: false,
+            observe: false,
         }
     }
 
@@ -102,6 +112,13 @@ impl Lesson {
         self
     }
 
+    /// Observes the run with `timeline`'s observer (a sample of `/proc` every millisecond);
+    /// [`Run::observed`] then gives the record.
+    pub fn observe(mut self) -> Self {
+        self.observe = true;
+        self
+    }
+
     /// How long the lesson may run before it is killed and the test fails (default 60 s).
     pub fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
@@ -132,6 +149,8 @@ impl Lesson {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {:?}: {e}", self.command.get_program()));
         let group = Pid::from_raw(child.id() as i32);
+        let observer = (self.observe)
+            .then(|| timeline::Observer::start(child.id(), started, timeline::DEFAULT_INTERVAL));
         let input = self.stdin.take().unwrap_or_default();
         let mut child_stdin = child.stdin.take().unwrap();
         // Write from a thread: a lesson that prints a lot before reading must not deadlock us.
@@ -146,9 +165,14 @@ impl Lesson {
         let stderr = drain(child.stderr.take().unwrap());
 
         let program = self.command.get_program().to_owned();
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("waiting on the lesson") {
-                break status;
+        loop {
+            // Ended, but not reaped yet, so that the observer's last sample still finds it.
+            let ended = waitid(
+                Id::Pid(group),
+                WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+            );
+            if !matches!(ended, Ok(WaitStatus::StillAlive)) {
+                break;
             }
             if started.elapsed() > self.deadline {
                 // Not just the lesson: its children would keep the pipes open and the output
@@ -162,8 +186,10 @@ impl Lesson {
                 );
             }
             thread::sleep(Duration::from_millis(5));
-        };
+        }
         let elapsed = started.elapsed();
+        let record = observer.map(timeline::Observer::finish);
+        let status = child.wait().expect("waiting on the lesson");
         writer.join().unwrap();
         // The pipes close when every process holding them has exited: if the lesson is gone but
         // they stay open, something it started outlived it.
@@ -194,6 +220,7 @@ impl Lesson {
             status,
             elapsed,
             tick_ms: self.tick_ms,
+            record,
         }
     }
 }
@@ -250,6 +277,32 @@ impl Run {
     pub fn success(self) -> Self {
         assert!(self.status.success(), "lesson failed: {self}");
         self
+    }
+
+    /// What the observer saw; panics unless the lesson ran with [`Lesson::observe`].
+    pub fn observed(&self) -> &Record {
+        self.record
+            .as_ref()
+            .expect("this run was not observed: use Lesson::observe()")
+    }
+
+    /// The lesson's own process, as observed.
+    pub fn lesson_process(&self) -> &Task {
+        let record = self.observed();
+        record
+            .process(record.root)
+            .unwrap_or_else(|| panic!("the lesson's own process was never observed: {self}"))
+    }
+
+    /// The processes the lesson started, as observed, in the order they appeared.
+    pub fn observed_children(&self) -> Vec<&Task> {
+        let record = self.observed();
+        record.children_of(record.root)
+    }
+
+    /// A duration in ticks of the run's `TICK_MS`.
+    pub fn ticks(&self, duration: Duration) -> f64 {
+        duration.as_secs_f64() * 1000.0 / self.tick_ms as f64
     }
 
     /// Panics unless the run ended quietly after its stdout was closed ([`Lesson::close_stdout`]):
@@ -357,6 +410,16 @@ impl std::fmt::Display for Run {
             f,
             "{} {} after {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
             self.command, self.status, self.elapsed, self.stdout, self.stderr
-        )
+        )?;
+        if let Some(record) = &self.record {
+            let options = timeline::chart::Options {
+                title: "--- as observed".into(),
+                tick: Duration::from_millis(self.tick_ms),
+                width: 100,
+                notes: Vec::new(),
+            };
+            write!(f, "{}", timeline::chart::render(record, &options))?;
+        }
+        Ok(())
     }
 }
