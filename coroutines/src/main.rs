@@ -47,6 +47,10 @@ const LESSONS: &[(&str, &str)] = &[
         "await: cor1 awaits cor2; futures are lazy",
     ),
     (
+        "async_stream",
+        "异步生成器: an async generator is a Stream, lazy, read with while let ... next().await",
+    ),
+    (
         "asyncio_features",
         "协程的特性: delayed calls, TCP, a subprocess, a thread pool",
     ),

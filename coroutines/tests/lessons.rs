@@ -16,7 +16,7 @@ use testkit::{Lesson, Run};
 static CORES: RwLock<()> = RwLock::new(());
 
 /// Every lesson, in reading order.
-const LESSONS: [&str; 11] = [
+const LESSONS: [&str; 12] = [
     "iterator",
     "generator",
     "yield_tasks",
@@ -26,9 +26,15 @@ const LESSONS: [&str; 11] = [
     "gevent_http",
     "asyncio_wait",
     "asyncio_nested",
+    "async_stream",
     "asyncio_features",
     "switch_cost",
 ];
+
+/// The coroutines ran inside the lesson's one thread, as observed: no other thread, no child.
+fn assert_one_thread(run: &Run) {
+    assert_eq!(run.observed().tasks.len(), 1, "one thread:\n{run}");
+}
 
 fn lesson(name: &str) -> Lesson {
     Lesson::new(lesson_path(name))
@@ -45,6 +51,7 @@ fn lesson_path(name: &str) -> &'static str {
         "gevent_http" => env!("CARGO_BIN_EXE_gevent_http"),
         "asyncio_wait" => env!("CARGO_BIN_EXE_asyncio_wait"),
         "asyncio_nested" => env!("CARGO_BIN_EXE_asyncio_nested"),
+        "async_stream" => env!("CARGO_BIN_EXE_async_stream"),
         "asyncio_features" => env!("CARGO_BIN_EXE_asyncio_features"),
         "switch_cost" => env!("CARGO_BIN_EXE_switch_cost"),
         "coroutines" => env!("CARGO_BIN_EXE_coroutines"),
@@ -93,14 +100,34 @@ fn generator_yields_fibonacci_then_returns_ok() {
         ["ok"],
         "the return value comes last:\n{run}"
     );
+    // Closed after three numbers, the coroutine never reaches `return`: its stack is unwound
+    // from the yield (a guard on it says so), and there is no "ok" to print. A loop that prints
+    // "ok" whatever happened, instead of printing what `CoroutineResult::Return` carried, fails.
+    let closed = lesson("generator")
+        .args(["--close-after", "3"])
+        .run()
+        .success();
+    assert_eq!(
+        closed.lines(),
+        [
+            "0",
+            "1",
+            "1",
+            "create_num: closed at its yield and unwound; it never reached return 'ok'",
+            "close(): the generator is closed, with no return value",
+        ],
+        "{closed}"
+    );
 }
 
 #[test]
 fn yield_tasks_alternate_strictly() {
     let run = lesson("yield_tasks")
         .args(["--rounds", "4"])
+        .observe()
         .run()
         .success();
+    assert_one_thread(&run);
     let turns: Vec<&str> = run
         .lines()
         .into_iter()
@@ -117,7 +144,10 @@ fn yield_tasks_alternate_strictly() {
 
 #[test]
 fn greenlet_switches_in_the_notes_order_and_passes_values() {
-    let run = lesson("greenlet").args(["--rounds", "3"]).run().success();
+    let run = (lesson("greenlet").args(["--rounds", "3"]).observe())
+        .run()
+        .success();
+    assert_one_thread(&run);
     let lines = run.lines();
     assert_eq!(
         lines[..5],
@@ -163,7 +193,12 @@ fn counters(lines: &[&str], name: &str) -> Vec<u32> {
 
 #[test]
 fn gevent_spawn_interleaves_and_takes_the_longer_task() {
-    let run = timed(lesson("gevent_spawn").tick_ms(60)).success();
+    let run = timed(lesson("gevent_spawn").tick_ms(60).observe()).success();
+    // As observed: two coroutines, yet no thread per coroutine. may started its timer thread
+    // and its one worker (`set_workers(1)`, like gevent's one thread); that is all.
+    let threads = run.observed().threads_of(run.observed().root);
+    assert_eq!(threads.len(), 3, "main, may's timer, one worker:\n{run}");
+    assert!(run.observed_children().is_empty(), "{run}");
     let lines = run.lines();
     assert_eq!(counters(&lines, "f1(5)"), [0, 1, 2, 3, 4], "{run}");
     assert_eq!(counters(&lines, "f1(3)"), [0, 1, 2], "{run}");
@@ -353,6 +388,48 @@ fn asyncio_nested_runs_cor2_inside_cor1() {
 }
 
 #[test]
+fn async_stream_yields_one_item_per_ask_and_no_more() {
+    // One task on one thread: the order is the program's, the same on every run.
+    let run = lesson("async_stream")
+        .args(["--items", "3"])
+        .run()
+        .success();
+    let mut expected = vec![
+        "consumer: made ticker(3); a tick later nothing of it has run".to_string(),
+        "consumer: asks for item 1".to_string(),
+        "producer: starts".to_string(),
+    ];
+    for n in 1..=3 {
+        if n > 1 {
+            expected.push(format!("consumer: asks for item {n}"));
+        }
+        // The producer runs up to `yield n` only once item n is asked for, never ahead.
+        expected.push(format!("producer: yield {n}"));
+        expected.push(format!("consumer: got {n}"));
+    }
+    expected.extend([
+        "consumer: asks for item 4".to_string(),
+        "producer: no more items".to_string(),
+        "consumer: the stream ended (None), async for is done".to_string(),
+    ]);
+    assert_eq!(run.lines(), expected, "{run}");
+
+    // Leaving the loop drops the stream: the producer never gets past the last item taken.
+    let stopped = lesson("async_stream")
+        .args(["--stop-after", "2"])
+        .run()
+        .success();
+    assert_eq!(stopped.count("producer: yield"), 2, "{stopped}");
+    assert_eq!(stopped.count("producer: no more items"), 0, "{stopped}");
+    assert!(
+        stopped.stdout.ends_with(
+            "consumer: got 2\nconsumer: break after 2; the stream is dropped where it stopped\n"
+        ),
+        "{stopped}"
+    );
+}
+
+#[test]
 fn asyncio_features_calls_later_cancels_talks_tcp_runs_a_child_and_a_pool() {
     // A long tick, so a busy machine's delays are small against it.
     let run = timed(lesson("asyncio_features").tick_ms(150)).success();
@@ -421,6 +498,7 @@ fn bad_input_gives_a_usage_error_not_a_panic() {
         // Too long a tick would overflow `Duration` arithmetic or may's timer.
         ("gevent_spawn", vec![], "18446744073709551615"),
         ("asyncio_features", vec!["--tick-ms", "60001"], "40"),
+        ("async_stream", vec!["--items", "0"], "40"),
     ] {
         let run = lesson(name).env("TICK_MS", tick).args(&args).run();
         run.usage_error();

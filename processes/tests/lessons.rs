@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{RwLock, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
-use testkit::{Lesson, Run};
+use testkit::{Lesson, Run, State, Task, Wait};
 
 /// `spawn_cost` and `cpu_bound` keep both cores busy: they run alone (write), the other lessons
 /// together (read).
@@ -127,6 +127,19 @@ fn numbers(line: &str) -> Vec<u64> {
         .collect()
 }
 
+/// How long at least two of a pool's `workers` were inside a task at once, as observed: a
+/// task sleeps its ticks (`thread::sleep`), an idle worker waits for the next call on a socket.
+/// Telling the two apart needs the kernel to say what a sleep waits for.
+fn at_least_two_in_a_task(run: &Run, workers: &[&Task]) -> Duration {
+    let record = run.observed();
+    assert!(
+        record.reasons_visible(),
+        "this kernel hides what a sleeping thread waits for (wchan, syscall):\n{run}"
+    );
+    let in_task = |state| state == State::Waiting(Wait::Timer);
+    record.time_with_at_least(2, workers, in_task)
+}
+
 /// The lines after each `--- ` heading, heading included, one group per heading.
 fn sections(run: &Run) -> Vec<Vec<&str>> {
     let mut sections: Vec<Vec<&str>> = Vec::new();
@@ -192,7 +205,10 @@ fn index_lists_every_lesson_in_reading_order_with_its_command() {
 
 #[test]
 fn single_process_takes_the_sum_of_the_sleeps() {
-    let run = run(lesson("single_process").tick_ms(60)).success();
+    let run = run(lesson("single_process").tick_ms(60).observe()).success();
+    // As observed: one process, one thread, no child, for the whole run.
+    assert!(run.observed_children().is_empty(), "{run}");
+    assert_eq!(run.observed().tasks.len(), 1, "{run}");
     assert_eq!(run.count("i love pyhton"), 3, "{run}");
     assert_eq!(run.count("come on baby"), 3, "{run}");
     assert!(
@@ -203,16 +219,32 @@ fn single_process_takes_the_sum_of_the_sleeps() {
     assert!(run.elapsed_ticks() >= 6.0, "{run}");
 }
 
+/// The observed processes whose pids the lesson printed after `label`, each checked to be a
+/// child of the lesson's own process.
+fn observed_children_named<'r>(run: &'r Run, label: &str) -> Vec<&'r Task> {
+    let lines = run.lines();
+    let printed = lines.iter().filter(|l| l.contains(label));
+    let pids = printed.map(|l| numbers(&l[l.find(label).unwrap() + label.len()..])[0]);
+    let root = run.observed().root;
+    (pids.map(|pid| {
+        let child = run.observed().process(pid as u32);
+        let child = child.unwrap_or_else(|| panic!("pid {pid} was never observed:\n{run}"));
+        assert_eq!(child.ppid, root, "{pid} is not the lesson's child:\n{run}");
+        child
+    }))
+    .collect()
+}
+
 /// `spawn` and `spawn_by_hand` run the same two jobs in two children at once.
 fn assert_two_children_at_once(run: &Run, parent: u64) {
-    let mut children = BTreeSet::new();
-    for name in ["I am process one.", "I am process two."] {
-        let line = run.lines()[run.position(&format!("in '{name}' (pid "))];
-        let pid = *numbers(line).last().unwrap();
-        assert_ne!(pid, parent, "{run}");
-        children.insert(pid);
-    }
-    assert_eq!(children.len(), 2, "two processes:\n{run}");
+    assert_eq!(parent, run.observed().root as u64, "{run}");
+    let children = observed_children_named(run, "(pid ");
+    let [one, two] = children[..] else {
+        panic!("two children expected:\n{run}");
+    };
+    assert_ne!(one.pid, two.pid, "two processes:\n{run}");
+    // As observed: both alive for most of their 3 ticks, at the same time.
+    assert!(run.ticks(one.overlap(two)) > 2.0, "not at once:\n{run}");
     assert_eq!(run.count("i love pyhton"), 3, "{run}");
     assert_eq!(run.count("come on baby"), 3, "{run}");
     // Together they take about 3 ticks; one after the other they would take 6.
@@ -222,13 +254,19 @@ fn assert_two_children_at_once(run: &Run, parent: u64) {
 
 #[test]
 fn spawn_runs_two_named_processes_at_once() {
-    let run = run(lesson("spawn").tick_ms(100)).success();
+    let run = run(lesson("spawn").tick_ms(100).observe()).success();
     assert_two_children_at_once(&run, run.number_after("parent ") as u64);
 }
 
 #[test]
 fn spawn_joining_each_child_at_once_runs_them_one_after_the_other() {
-    let run = run(lesson("spawn").tick_ms(60).args(["--join-each"])).success();
+    let run = run(lesson("spawn").tick_ms(60).args(["--join-each"]).observe()).success();
+    let children = observed_children_named(&run, "(pid ");
+    let [one, two] = children[..] else {
+        panic!("two children expected:\n{run}");
+    };
+    // As observed: the second child started after the first was gone.
+    assert!(one.overlap(two).is_zero(), "they overlapped:\n{run}");
     assert!(
         run.position("work_1 end") < run.position("work_2 start"),
         "{run}"
@@ -238,7 +276,7 @@ fn spawn_joining_each_child_at_once_runs_them_one_after_the_other() {
 
 #[test]
 fn spawn_by_hand_runs_itself_twice_in_the_child_role() {
-    let run = run(lesson("spawn_by_hand").tick_ms(100)).success();
+    let run = run(lesson("spawn_by_hand").tick_ms(100).observe()).success();
     let parent = run.number_after("parent ") as u64;
     assert!(
         run.stdout.contains("runs itself twice with --child"),
@@ -249,7 +287,7 @@ fn spawn_by_hand_runs_itself_twice_in_the_child_role() {
 
 #[test]
 fn pids_the_childs_parent_is_the_parent() {
-    let run = run(lesson("pids")).success();
+    let run = run(lesson("pids").observe()).success();
     let main_line = run.lines()[run.position("主进程 pid=")];
     let parent = numbers(main_line)[0];
     let child_lines: Vec<&str> = run
@@ -264,13 +302,22 @@ fn pids_the_childs_parent_is_the_parent() {
         };
         assert_eq!(its_parent, parent, "{run}");
         assert_ne!(child, parent, "{run}");
+        // The printed ids are the kernel's: the child's observed parent is the lesson.
+        assert_eq!(parent, run.observed().root as u64, "{run}");
+        let observed = run.observed().process(child as u32);
+        let observed = observed.unwrap_or_else(|| panic!("{child} never observed:\n{run}"));
+        assert_eq!(observed.ppid as u64, parent, "{run}");
         assert_eq!(run.number_after("joined the child") as u64, child, "{run}");
     }
 }
 
 #[test]
 fn args_kwargs_arrive_intact() {
-    let run = run(lesson("args_kwargs")).success();
+    let run = run(lesson("args_kwargs").observe()).success();
+    // The function ran in a child process of the lesson, not in the lesson itself.
+    let [_child] = observed_children_named(&run, "child ")[..] else {
+        panic!("one child expected:\n{run}");
+    };
     let lines = run.lines();
     let at = run.position("runs test(a, b, c, *args, **kwargs)");
     assert_eq!(
@@ -319,14 +366,23 @@ fn no_shared_globals_fork_copies_the_parents_list_spawn_starts_afresh() {
             .map(|l| l.to_string())
             .collect()
     };
-    // Forked after the 99: a copy of the parent's memory as it was at the fork.
+    // The parent's change made after process 1 started, before process 2 was forked.
+    assert_eq!(
+        fork.iter()
+            .filter(|l| l.starts_with("主进程 appends 77"))
+            .count(),
+        1,
+        "{run}"
+    );
+    // Forked after the 99: a copy of the parent's memory as it was at each fork, so the 77
+    // reaches process 2 (forked after it) and not process 1 (running before it).
     assert_eq!(
         children(fork),
         BTreeSet::from([
             "进程1中 nums=[11, 22, 33, 99, 44]".to_string(),
-            "进程2中 nums=[11, 22, 33, 99, 44]".to_string()
+            "进程2中 nums=[11, 22, 33, 99, 77, 44]".to_string()
         ]),
-        "each forked child sees the 99 and only its own 44:\n{run}"
+        "each forked child sees the parent's list as at its fork and only its own 44:\n{run}"
     );
     // Spawned: the program from the start, without the 99.
     assert_eq!(
@@ -340,7 +396,7 @@ fn no_shared_globals_fork_copies_the_parents_list_spawn_starts_afresh() {
     for part in [fork, spawn] {
         assert_eq!(
             *part.last().unwrap(),
-            "主进程中 nums=[11, 22, 33, 99] after joining both",
+            "主进程中 nums=[11, 22, 33, 99, 77] after joining both",
             "the children's 44s never reach the parent:\n{run}"
         );
     }
@@ -491,7 +547,12 @@ fn lock_clears_a_stale_lock_file_and_names_the_file_it_cannot_create() {
 
 #[test]
 fn shared_memory_children_write_what_the_parent_reads() {
-    let run = run(lesson("shared_memory")).success();
+    let run = run(lesson("shared_memory").observe()).success();
+    // Two children besides the parent: three distinct processes touched the mapping.
+    let children = run.observed_children();
+    let pids: BTreeSet<u32> = children.iter().map(|c| c.pid).collect();
+    assert_eq!(pids.len(), 2, "two child processes:\n{run}");
+    assert!(!pids.contains(&run.observed().root), "{run}");
     let values: Vec<&str> = between(&run.lines(), "the value :  ", "");
     let arrays: Vec<&str> = between(&run.lines(), "the array : ", "");
     assert_eq!(values.len(), 3, "{run}");
@@ -540,6 +601,23 @@ fn manager_serves_distinct_objects_that_the_child_changes_through_proxies() {
     };
     assert_eq!(BTreeSet::from([d, d2, l]).len(), 3, "{run}");
     assert!(lines.contains(&"d2 = {'name': 'another dict'}"), "{run}");
+    // man.Value and man.Lock: two children read and write v.value under the lock, 500 times
+    // each, two requests apiece; had the lock let both in, updates would be lost (without it,
+    // runs here came out between 529 and 625).
+    let adders: BTreeSet<&str> = lines
+        .iter()
+        .filter_map(|l| l.strip_suffix(": with lock: v.value += 1, 500 times"))
+        .collect();
+    assert_eq!(adders.len(), 2, "two children added:\n{run}");
+    let total = run.position("v.value = 1000 (2 children, 500 increments each");
+    assert!(
+        lines
+            .iter()
+            .rposition(|l| l.contains("v.value += 1"))
+            .unwrap()
+            < total,
+        "{run}"
+    );
     assert!(run.stdout.ends_with("the manager shut down\n"), "{run}");
     let manager = run.number_after("manager process ") as u64;
     assert_ne!(manager, run.number_after("child ") as u64, "{run}");
@@ -570,7 +648,7 @@ fn manager_clears_a_stale_socket_and_names_the_socket_it_cannot_bind() {
 #[test]
 fn pool_apply_runs_one_task_at_a_time_and_pool2_gives_the_third_to_a_free_worker() {
     // A long tick: the bound below leaves 2 ticks for a busy machine and still fails at 12.
-    let run = run(lesson("pool_apply").tick_ms(250)).success();
+    let run = run(lesson("pool_apply").tick_ms(250).observe()).success();
     let sections = sections(&run);
     let [apply, pool2] = &sections[..] else {
         panic!("two parts expected:\n{run}");
@@ -604,6 +682,14 @@ fn pool_apply_runs_one_task_at_a_time_and_pool2_gives_the_third_to_a_free_worker
         "{run}"
     );
     assert!(run.number_after("workers took") >= 5.0, "{run}");
+    // As observed: the first pool's 3 workers never slept through a task at the same time;
+    // the second pool's 2 workers did, for most of the run.
+    let workers = run.observed_children();
+    assert_eq!(workers.len(), 5, "3 + 2 workers:\n{run}");
+    let (apply_workers, pool2_workers) = workers.split_at(3);
+    let at_once = |workers| run.ticks(at_least_two_in_a_task(&run, workers));
+    assert!(at_once(apply_workers) < 0.2, "apply overlapped:\n{run}");
+    assert!(at_once(pool2_workers) > 4.0, "apply_async did not:\n{run}");
 
     // Pool(2): the third task starts when 花太香 is done, on the worker that played it, while
     // the movie still plays.
@@ -627,7 +713,7 @@ fn pool_apply_runs_one_task_at_a_time_and_pool2_gives_the_third_to_a_free_worker
 
 #[test]
 fn pool_async_returns_at_once_and_runs_callbacks_in_the_parent() {
-    let run = run(lesson("pool_async").tick_ms(100)).success();
+    let run = run(lesson("pool_async").tick_ms(100).observe()).success();
     let parent = run.number_after("Parent process") as u64;
     let end = run.position("end");
     let callbacks: Vec<&str> = run
@@ -673,6 +759,13 @@ fn pool_async_returns_at_once_and_runs_callbacks_in_the_parent() {
     let ticks = run.number_after("workers took");
     assert!((4.0..12.0).contains(&ticks), "{run}");
     assert!(run.stdout.ends_with("close() and join() done\n"), "{run}");
+    // As observed: 5 worker processes, and tasks sleeping in several of them at once.
+    let workers = run.observed_children();
+    assert_eq!(workers.len(), 5, "{run}");
+    assert!(
+        run.ticks(at_least_two_in_a_task(&run, &workers)) > 1.5,
+        "{run}"
+    );
 }
 
 #[test]
@@ -856,6 +949,16 @@ fn spawn_cost_a_process_starts_far_slower_than_a_thread() {
         }
     }
     panic!("a process must cost far more CPU time to start than a thread: best ratio {best}");
+}
+
+#[test]
+fn spawn_cost_children_are_tied_to_their_parent() {
+    // The child's first act is PR_SET_PDEATHSIG, then a check that its parent is the one that
+    // started it: a child whose parent is already gone exits with an error at once.
+    let orphan = run(lesson("spawn_cost").args(["--child", &dead_pid().to_string()]));
+    assert_eq!(orphan.status.code(), Some(1), "{orphan}");
+    let ours = std::process::id().to_string();
+    run(lesson("spawn_cost").args(["--child", &ours])).success();
 }
 
 #[test]

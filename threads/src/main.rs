@@ -68,11 +68,15 @@ const LESSONS: &[(&str, &str)] = &[
     ),
     (
         "condition",
-        "Condition: notify_all wakes every waiter; a predicate stops lost wake-ups",
+        "Condition: notify_all wakes every waiter, notify_one one; a predicate stops lost wake-ups",
     ),
     (
         "producer_consumer",
         "生产者消费者: a bounded crossbeam channel, one producer, two consumers",
+    ),
+    (
+        "semaphore",
+        "Semaphore: at most N inside at once; a bounded one refuses an extra release",
     ),
 ];
 

@@ -18,7 +18,7 @@ fn cores_shared() -> RwLockReadGuard<'static, ()> {
 }
 
 /// Every lesson, for the checks that run them all.
-const LESSONS: [&str; 16] = [
+const LESSONS: [&str; 17] = [
     "single_thread",
     "spawn_join",
     "named_threads",
@@ -35,6 +35,7 @@ const LESSONS: [&str; 16] = [
     "traffic_light",
     "condition",
     "producer_consumer",
+    "semaphore",
 ];
 
 fn lesson(name: &str) -> Lesson {
@@ -59,6 +60,7 @@ fn lesson_path(name: &str) -> &'static str {
         "traffic_light" => env!("CARGO_BIN_EXE_traffic_light"),
         "condition" => env!("CARGO_BIN_EXE_condition"),
         "producer_consumer" => env!("CARGO_BIN_EXE_producer_consumer"),
+        "semaphore" => env!("CARGO_BIN_EXE_semaphore"),
         "threads" => env!("CARGO_BIN_EXE_threads"),
         other => panic!("no lesson {other}"),
     }
@@ -74,7 +76,17 @@ fn index_lists_every_lesson_in_reading_order_with_its_command() {
 #[test]
 fn single_thread_takes_the_sum_of_the_sleeps() {
     let _cores = cores_shared();
-    let run = lesson("single_thread").tick_ms(60).run().success();
+    let run = lesson("single_thread")
+        .tick_ms(60)
+        .observe()
+        .run()
+        .success();
+    // As observed: the lesson never had a second thread (nor a child process).
+    assert_eq!(
+        run.observed().tasks.len(),
+        1,
+        "one thread, all along:\n{run}"
+    );
     let lines = run.lines();
     assert_eq!(run.count("listen music 爱的故事上集"), 3, "{run}");
     assert_eq!(run.count("look movie 晓生克的救赎"), 4, "{run}");
@@ -97,7 +109,17 @@ fn single_thread_takes_the_sum_of_the_sleeps() {
 #[test]
 fn spawn_join_overlaps_the_waits() {
     let _cores = cores_shared();
-    let run = lesson("spawn_join").tick_ms(60).run().success();
+    let run = lesson("spawn_join").tick_ms(60).observe().run().success();
+    // As observed: the two task threads lived at the same time for most of their 4 ticks, and
+    // the 20 workers all existed at once.
+    let record = run.observed();
+    let threads: Vec<&testkit::Task> = (record.tasks.iter())
+        .filter(|t| t.pid == record.root && !t.is_process())
+        .collect();
+    assert_eq!(threads.len(), 22, "2 tasks and 20 workers:\n{run}");
+    assert!(run.ticks(threads[0].overlap(threads[1])) > 3.0, "{run}");
+    let twenty_at_once = record.time_with_at_least(20, &threads[2..], |_| true);
+    assert!(run.ticks(twenty_at_once) > 0.5, "{run}");
     for task in ["task:t1", "task:t2"] {
         assert_eq!(run.count(task), 1, "{run}");
     }
@@ -480,6 +502,26 @@ fn condition_wakes_every_consumer_and_the_predicate_stops_lost_wakeups() {
             .contains("c4 (predicate): ready was already true"),
         "{run}"
     );
+    // notify_one: each round's one notify wakes exactly one of the waiters, which takes the
+    // ticket; the others go on waiting (notify_all would wake every one still waiting).
+    let lines = run.lines();
+    let mut took = BTreeSet::new();
+    for round in 1..=3 {
+        let notified = run.position(&format!("p: a ticket, then notify_one (round {round})"));
+        let summary = format!(
+            "p: round {round}: notify_one woke 1 waiter; {} still",
+            3 - round
+        );
+        let summed = run.position(&summary);
+        let woke: Vec<&str> = lines[notified..summed]
+            .iter()
+            .filter_map(|l| l.strip_suffix(": woke and took the ticket"))
+            .collect();
+        assert_eq!(woke.len(), 1, "one waiter per notify_one:\n{run}");
+        took.extend(woke);
+    }
+    assert_eq!(took, BTreeSet::from(["w1", "w2", "w3"]), "{run}");
+    assert_eq!(run.count("took the ticket"), 3, "{run}");
 }
 
 #[test]
@@ -511,6 +553,78 @@ fn producer_consumer_eats_every_bone_exactly_once() {
 }
 
 #[test]
+fn semaphore_lets_at_most_three_in_and_the_bounded_one_refuses_an_extra_release() {
+    let _cores = cores_shared();
+    // A longer tick: a worker inside must print its line long before the first one leaves.
+    let run = lesson("semaphore").tick_ms(80).observe().run().success();
+    // As observed: of the 8 worker threads, never more than 3 slept inside (a timer) at once,
+    // while the others waited on the semaphore's condition variable; and 3 did, for a while.
+    let record = run.observed();
+    assert!(record.reasons_visible(), "wchan and syscall hidden:\n{run}");
+    let workers: Vec<&testkit::Task> = (record.tasks.iter())
+        .filter(|t| t.pid == record.root && !t.is_process())
+        .collect();
+    assert_eq!(workers.len(), 8, "{run}");
+    let inside = |state| state == testkit::State::Waiting(testkit::Wait::Timer);
+    // (A sample reads the threads one after another, a few µs apart: allow a sliver.)
+    assert!(
+        run.ticks(record.time_with_at_least(4, &workers, inside)) < 0.1,
+        "{run}"
+    );
+    assert!(
+        run.ticks(record.time_with_at_least(3, &workers, inside)) > 1.0,
+        "{run}"
+    );
+    // Each line is printed under the lock that counts who is inside, so the lines are in the
+    // order the count changed: replay them, and check the count each line gives.
+    let (mut inside, mut most) = (0_usize, 0_usize);
+    let (mut entered, mut left) = (BTreeSet::new(), BTreeSet::new());
+    for line in run.lines() {
+        let Some((name, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        if let Some(count) = rest.strip_prefix("enters (") {
+            assert!(entered.insert(name), "{name} entered twice:\n{run}");
+            inside += 1;
+            assert_eq!(count, format!("{inside} inside)"), "{run}");
+        } else if let Some(count) = rest.strip_prefix("leaves (") {
+            assert!(
+                entered.contains(name),
+                "{name} left before entering:\n{run}"
+            );
+            assert!(left.insert(name), "{name} left twice:\n{run}");
+            inside -= 1;
+            assert_eq!(count, format!("{inside} inside)"), "{run}");
+        }
+        assert!(inside <= 3, "more than 3 inside at once:\n{run}");
+        most = most.max(inside);
+    }
+    let workers: Vec<String> = (1..=8).map(|n| format!("w{n}")).collect();
+    let workers: BTreeSet<&str> = workers.iter().map(String::as_str).collect();
+    assert_eq!(entered, workers, "{run}");
+    assert_eq!(left, workers, "{run}");
+    // A semaphore of 3, not a lock: three were inside together, and the lesson saw the same.
+    assert_eq!(most, 3, "{run}");
+    assert_eq!(run.number_after("at most"), 3.0, "{run}");
+    // Eight one-tick workers, three at a time: at least three rounds, far from eight.
+    let took = run.number_after("8 workers took");
+    assert!((3.0..6.0).contains(&took), "{run}");
+    assert!(
+        run.stdout.contains(
+            "Semaphore(2): release() accepted: 3 permits now, one more than it was made with"
+        ),
+        "{run}"
+    );
+    assert!(
+        run.stdout.contains(
+            "BoundedSemaphore(2): release() refused: ValueError: Semaphore released too many \
+             times; 2 permits"
+        ),
+        "{run}"
+    );
+}
+
+#[test]
 fn bad_input_gives_a_usage_error_not_a_panic() {
     let _cores = cores_shared();
     for (args, tick) in [
@@ -533,6 +647,7 @@ fn bad_input_gives_a_usage_error_not_a_panic() {
         ("traffic_light", vec![], "18446744073709551615"),
         ("traffic_light", vec!["--tick-ms", "60001"], "40"),
         ("daemon", vec![], "0"),
+        ("semaphore", vec!["--tick-ms", "0"], "40"),
     ] {
         let run = lesson(name).env("TICK_MS", tick).args(&args).run();
         run.usage_error();

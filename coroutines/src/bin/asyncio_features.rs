@@ -7,9 +7,11 @@
 //! subprocesses and talk to them; send function calls to a thread pool.
 //!
 //! **This lesson.** Each of the four, on one [tokio] current-thread runtime:
-//! 1. *Delayed calls.* asyncio's `loop.call_later(delay, callback)` is a task that sleeps, then
-//!    calls; its handle's `cancel()` is `JoinHandle::abort()`. One call runs after a tick, the
-//!    other is cancelled before its time and never runs.
+//! 1. *Delayed calls.* asyncio's `loop.call_later(delay, callback)` is no task: it puts a timer
+//!    entry on the loop, which calls a plain function when it is due, and `cancel()` on its
+//!    handle removes the entry. tokio has no such callback: here it is a task that sleeps, then
+//!    calls, and `cancel()` is `JoinHandle::abort()`. One call runs after a tick, the other is
+//!    cancelled before its time and never runs.
 //! 2. *Client and server.* A TCP echo server on 127.0.0.1 (a free port) and a client, both tasks
 //!    on the same thread: the client's text comes back.
 //! 3. *Subprocess.* The lesson starts itself again as a child (`--child`, hidden), writes a line
@@ -68,7 +70,8 @@ struct Args {
     child: bool,
 }
 
-/// asyncio's `loop.call_later(delay, callback)`: the handle's `abort()` is `cancel()`.
+/// asyncio's `loop.call_later(delay, callback)` as a task (asyncio's is a timer entry, not a
+/// task): the handle's `abort()` is `cancel()`.
 fn call_later(delay: Duration, callback: impl FnOnce() + Send + 'static) -> JoinHandle<()> {
     tokio::spawn(async move {
         sleep(delay).await;

@@ -6,7 +6,10 @@
 //! prints `世界`; `demo` prints `hello`, awaits `asyncio.sleep(2)`, prints `world`. The program
 //! gets the event loop, runs `asyncio.wait([demo(), test()])` until it completes, and closes the
 //! loop. Each `await` hands the loop to the other coroutine, so both sleeps run at once and the
-//! program takes about 3 seconds, not 5.
+//! program takes about 3 seconds, not 5. The notes call `asyncio.get_event_loop()` at the top
+//! level, where no loop is set: since Python 3.12 that warns (`DeprecationWarning`), and 3.14
+//! raises `RuntimeError` instead; today's way is `asyncio.run(main())`, which makes the loop,
+//! runs `main` and closes the loop.
 //!
 //! **This lesson.** The same with Rust's own `async`/`await` on [tokio]'s current-thread runtime,
 //! the closest thing to asyncio's loop: one thread runs every task. Building the runtime is

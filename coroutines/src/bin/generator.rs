@@ -11,7 +11,11 @@
 //! own stack that can stop in the middle (`yielder.suspend(a)`) and be continued later
 //! (`resume`). `resume` says which way it stopped: `CoroutineResult::Yield(number)` for another
 //! number, `CoroutineResult::Return("ok")` when the function returned. That `Return` is Python's
-//! `StopIteration.value`, as an ordinary value instead of an exception.
+//! `StopIteration.value`, as an ordinary value instead of an exception: `ok` is printed from
+//! that `Return` and nowhere else. With `--close-after N` the caller stops after N numbers and
+//! drops the coroutine, Python's `obj.close()`: the coroutine's stack is unwound from its
+//! `suspend`, as `GeneratorExit` is raised at the `yield`, a guard inside it says so, and there
+//! is no return value to print, because the function never got to `return`.
 //!
 //! **Rust differences.** Rust's own generators (`gen` blocks, `yield`) are not stable yet; for
 //! a sequence alone you would write an `Iterator` (see the `iterator` lesson) or
@@ -23,6 +27,7 @@
 //! **Run it:**
 //! ```text
 //! cargo run -p coroutines --bin generator
+//! cargo run -p coroutines --bin generator -- --close-after 3
 //! ```
 //!
 //! **Output:**
@@ -39,6 +44,14 @@
 //! 34
 //! ok
 //! ```
+//! and with `--close-after 3`:
+//! ```text
+//! 0
+//! 1
+//! 1
+//! create_num: closed at its yield and unwound; it never reached return 'ok'
+//! close(): the generator is closed, with no return value
+//! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `corosensei = "0.3"`,
 //! `sigpipe = "0.1"`.
@@ -50,16 +63,33 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 /// Fibonacci numbers from a coroutine, then its return value.
 #[derive(Parser)]
-struct Args {}
+struct Args {
+    /// Stop after this many numbers and drop the coroutine (Python's `obj.close()`).
+    #[arg(long)]
+    close_after: Option<u32>,
+}
+
+/// Lives on the coroutine's stack; says so if that stack is unwound before `return`.
+struct Unfinished(bool);
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if self.0 {
+            println!("create_num: closed at its yield and unwound; it never reached return 'ok'");
+        }
+    }
+}
 
 /// The notes' `create_num`: yields `all_num` Fibonacci numbers, then returns "ok".
 fn create_num(all_num: u32) -> Coroutine<(), u64, &'static str> {
     Coroutine::new(move |yielder: &Yielder<(), u64>, ()| {
+        let mut unfinished = Unfinished(true);
         let (mut a, mut b) = (0, 1);
         for _ in 0..all_num {
             yielder.suspend(a);
             (a, b) = (b, a + b);
         }
+        unfinished.0 = false;
         "ok"
     })
 }
@@ -67,15 +97,38 @@ fn create_num(all_num: u32) -> Coroutine<(), u64, &'static str> {
 fn main() {
     // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
     sigpipe::reset();
-    Args::parse();
+    let close_after = Args::parse().close_after;
     let mut obj = create_num(10);
-    loop {
+    for taken in 0.. {
+        if close_after == Some(taken) {
+            drop(obj); // obj.close()
+            println!("close(): the generator is closed, with no return value");
+            break;
+        }
         match obj.resume(()) {
             CoroutineResult::Yield(ret) => println!("{ret}"),
+            // StopIteration.value: the only place "ok" comes from.
             CoroutineResult::Return(value) => {
                 println!("{value}");
                 break;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `resume` gives back: a `Yield` per number, then the `Return` that carries "ok".
+    #[test]
+    fn create_num_yields_then_returns_ok() {
+        let mut obj = create_num(3);
+        let mut results = Vec::new();
+        while !obj.done() {
+            results.push(obj.resume(()));
+        }
+        use CoroutineResult::{Return, Yield};
+        assert_eq!(results, [Yield(0), Yield(1), Yield(1), Return("ok")]);
     }
 }

@@ -7,6 +7,12 @@
 //! sleeping one second with `gevent.sleep` each time. `g1.join()` and `g2.join()` wait for both.
 //! gevent runs every greenlet on one thread: `gevent.sleep` hands that thread to the other
 //! greenlet, so their lines interleave and the whole run takes about 5 seconds, not 5 + 3.
+//! The notes close the section saying that every coroutine relies on a generator to pause and
+//! keep its state. Not so: greenlet (under gevent) and may are *stackful*: each coroutine has a
+//! stack of its own, and a switch saves registers and swaps stacks, with no generator anywhere.
+//! Only stackless coroutines (Python's generators and `async def`, Rust's `async fn`) are turned
+//! into an object that keeps its state between pauses. What the notes mean holds for both kinds:
+//! a paused task resumes where it left off.
 //!
 //! **This lesson.** The same with [may], a Rust runtime of stackful coroutines, set to one worker
 //! thread (`may::config().set_workers(1)`) as gevent has one thread. Each coroutine is named
@@ -43,6 +49,12 @@
 //! cargo run -p coroutines --bin gevent_spawn -- --overflow   # then overflow a stack on purpose
 //! ```
 //!
+//! **See it:** `cargo run -p timeline -- gevent_spawn` draws the run: the kernel sees only threads,
+//! so the lesson marks each coroutine's turns with a `tracing` span, and when `TIMELINE_SPANS`
+//! names a file it writes them there (one JSON line per entry and exit, written by the thread
+//! that runs the coroutine: no thread is added); `timeline` draws each coroutine as a row. Without the variable nothing is written,
+//! and a copy of the lesson can drop those lines.
+//!
 //! **Output** (within one tick the two coroutines may print in either order):
 //! ```text
 //! <coroutine f1(5)> 0
@@ -59,13 +71,17 @@
 //! then `deep: join returned Err: the overflow was caught, and main goes on`.
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `may = "0.3"`,
-//! `sigpipe = "0.1"`.
+//! `sigpipe = "0.1"`;
+//! for the spans, `tracing = "0.1"` and `tracing-subscriber = { version = "0.3", features = ["json"] }`.
 //!
 //! [may]: https://docs.rs/may
 
 use clap::Parser;
 use may::coroutine;
 use std::time::{Duration, Instant};
+use std::{fs::File, sync::Mutex};
+use tracing::info_span;
+use tracing_subscriber::fmt::{format::FmtSpan, time::Uptime};
 
 /// Two named may coroutines on one worker thread, sleeping cooperatively.
 #[derive(Parser)]
@@ -83,7 +99,8 @@ fn f1(n: u32, tick: Duration) {
     let me = coroutine::current();
     let name = me.name().unwrap_or("?");
     for i in 0..n {
-        println!("<coroutine {name}> {i}");
+        // A mark in this coroutine's own row under `cargo run -p timeline -- gevent_spawn`.
+        info_span!("f1", coroutine = name).in_scope(|| println!("<coroutine {name}> {i}"));
         coroutine::sleep(tick); // gevent.sleep: lets the other coroutine run meanwhile
     }
 }
@@ -103,6 +120,16 @@ fn main() {
     let args = Args::parse();
     let tick = Duration::from_millis(args.tick_ms);
     may::config().set_workers(1);
+    // timeline names a file in TIMELINE_SPANS to draw the coroutines; otherwise nothing is written.
+    if let Some(file) = std::env::var_os("TIMELINE_SPANS").and_then(|f| File::create(f).ok()) {
+        let spans = tracing_subscriber::fmt()
+            .json()
+            .with_span_events(FmtSpan::ACTIVE);
+        spans
+            .with_timer(Uptime::default())
+            .with_writer(Mutex::new(file))
+            .init();
+    }
 
     let start = Instant::now();
     let spawn = |n: u32| {

@@ -19,7 +19,10 @@
 //!   side's `switch` returns (the first one becomes the greenlet's argument), and a greenlet's
 //!   return value goes to its parent;
 //! - switching to a greenlet that has finished (or to a name no greenlet has) is an `Err` for
-//!   the switcher, not a crash; `hub.dead(name)` is greenlet's `gr.dead`;
+//!   the switcher, not a crash; `hub.dead(name)` is greenlet's `gr.dead`. This differs from
+//!   greenlet on purpose: there, a switch to a dead greenlet goes to its parent instead, with the
+//!   value (from `main`, `doubler.switch(1)` just returns 1, as if nothing had happened). A quiet
+//!   detour like that hides a bug; a `Result` makes the switcher see it and decide;
 //! - the endless 1/2 ping-pong runs for `--rounds` rounds (default 5), sleeping 0.1 tick per turn.
 //!
 //! **Rust differences.** Greenlets here are found by name, so a body can refer to a greenlet

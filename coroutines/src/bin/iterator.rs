@@ -16,7 +16,8 @@
 //!
 //! **Rust differences.** `isinstance(s, Iterable)` is a question asked at run time. In Rust it is
 //! a trait bound checked by the compiler: `print_all` accepts only things that implement
-//! `IntoIterator` (every `Iterator` does), so `print_all(42)` does not compile, and there is
+//! `IntoIterator` (every `Iterator` does), so `print_all(42)` does not compile (the member's
+//! compile-fail test, `tests/ui/print_all_42.rs`, holds the compiler's error), and there is
 //! nothing left to ask when the program runs. An iterator that owns the names cannot lend out
 //! references to itself from `next`, so it returns clones; `&Students` iterates by reference.
 //!

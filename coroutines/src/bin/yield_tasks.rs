@@ -25,6 +25,12 @@
 //! cargo run -p coroutines --bin yield_tasks -- --rounds 3
 //! ```
 //!
+//! **See it:** `cargo run -p timeline -- yield_tasks` draws the run: the kernel sees only threads,
+//! so the lesson marks each coroutine's turns with a `tracing` span, and when `TIMELINE_SPANS`
+//! names a file it writes them there (one JSON line per entry and exit, written by the thread
+//! that runs the coroutine: no thread is added); `timeline` draws each coroutine as a row. Without the variable nothing is written,
+//! and a copy of the lesson can drop those lines.
+//!
 //! **Output** (always this order):
 //! ```text
 //! ----work1---
@@ -36,7 +42,8 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `corosensei = "0.3"`,
-//! `sigpipe = "0.1"`.
+//! `sigpipe = "0.1"`;
+//! for the spans, `tracing = "0.1"` and `tracing-subscriber = { version = "0.3", features = ["json"] }`.
 //!
 //! [corosensei]: https://docs.rs/corosensei
 
@@ -44,6 +51,9 @@ use clap::Parser;
 use corosensei::{Coroutine, Yielder};
 use std::thread;
 use std::time::Duration;
+use std::{fs::File, sync::Mutex};
+use tracing::info_span;
+use tracing_subscriber::fmt::{format::FmtSpan, time::Uptime};
 
 /// Two coroutines that main resumes in turn.
 #[derive(Parser)]
@@ -74,9 +84,20 @@ fn main() {
     let tick = Duration::from_millis(args.tick_ms);
     let mut w1 = work("work1", tick);
     let mut w2 = work("work2", tick);
+    // Each task as a row of its own under `cargo run -p timeline -- yield_tasks`, which names
+    // the file in TIMELINE_SPANS; without it, the spans below cost next to nothing.
+    if let Some(file) = std::env::var_os("TIMELINE_SPANS").and_then(|f| File::create(f).ok()) {
+        let spans = tracing_subscriber::fmt()
+            .json()
+            .with_span_events(FmtSpan::ACTIVE);
+        spans
+            .with_timer(Uptime::default())
+            .with_writer(Mutex::new(file))
+            .init();
+    }
     for _ in 0..args.rounds {
-        w1.resume(()); // next(w1)
-        w2.resume(()); // next(w2)
+        info_span!("work1").in_scope(|| w1.resume(())); // next(w1)
+        info_span!("work2").in_scope(|| w2.resume(())); // next(w2)
     }
     println!(
         "{} rounds, {} turns, one thread",

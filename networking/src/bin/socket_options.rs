@@ -23,10 +23,11 @@
 //! **Rust differences.** std's sockets cover the common options: `set_read_timeout` and
 //! `set_write_timeout` on `UdpSocket` and `TcpStream`, `set_nodelay`, `set_ttl`, `set_broadcast`,
 //! and `TcpListener::bind` sets `SO_REUSEADDR` by itself on Unix (not on Windows, where the option
-//! lets another program steal the port). `socket2::Socket` is the layer under them, for the rest:
-//! options that must be set before `bind` (std creates and binds in one call, so an option std does
-//! not set itself comes too late), options std has no method for (buffer sizes, `SO_REUSEPORT`),
-//! and receive flags. Create it, set the options, `bind`, then make it a `std::net::TcpListener` or
+//! lets another program steal the port); `UdpSocket::bind` sets no option, so a UDP socket like
+//! the notes' that wants `SO_REUSEADDR` needs socket2. `socket2::Socket` is the layer under
+//! them, for the rest: options that must be set before `bind` (std creates and binds in one call,
+//! so an option std does not set itself comes too late), options std has no method for (buffer
+//! sizes, `SO_REUSEPORT`), and receive flags. Create it, set the options, `bind`, then make it a `std::net::TcpListener` or
 //! `UdpSocket` with `.into()`; `SockRef::from(&std_socket)` reaches the socket2 API on a std socket
 //! later. std's `recv_from(&mut [u8])` cuts as silently as Python's. The kernel reports the cut as
 //! the `MSG_TRUNC` flag of `recvmsg`, which socket2 calls in `recv_from_vectored_with_flags` and

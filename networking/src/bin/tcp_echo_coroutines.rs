@@ -1,9 +1,13 @@
 //! # The TCP echo server on coroutines — gevent + accept
 //!
-//! From `004_599445cc4c65b15e.txt`, 协程 › gevent: blocking calls such as `time.sleep` only let
-//! other greenlets run after `monkey.patch_all()`, and `accept()` on a TCP or UDP socket has no
-//! gevent replacement to call instead, so a gevent server must patch. (UDP has no `accept`; its
-//! blocking call is `recvfrom`, patched the same way.)
+//! From `004_599445cc4c65b15e.txt`, 协程 › gevent, where the notes say that blocking calls such
+//! as `time.sleep` only let other greenlets run after `monkey.patch_all()`, and that `accept()` on
+//! a TCP or UDP socket has no gevent replacement, so a gevent server must patch. That last claim
+//! is one of the notes' mistakes: `gevent.socket` is a cooperative drop-in for the `socket`
+//! module (its `accept`, `recv` and `recvfrom` park only the calling greenlet), and
+//! `gevent.server.StreamServer` (TCP; `DatagramServer` for UDP) serves every client on a greenlet
+//! of its own, with nothing patched. `patch_all` is for code you cannot change, such as a library
+//! that imports `socket` itself. (UDP has no `accept`; its blocking call is `recvfrom`.)
 //!
 //! **The Python** (as the notes describe it). `from gevent import monkey; monkey.patch_all()`
 //! swaps the `socket` module's blocking calls for cooperative ones; then `accept()` in one

@@ -38,7 +38,7 @@
 //! {'name': 'test'}
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "=1.0.2"`,
 //! `serde = { version = "1", features = ["derive"] }`,
 //! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 

@@ -4,7 +4,8 @@
 //!
 //! **The Python.** One line of advice: processes suit computation-heavy work, threads suit I/O
 //! and networking. In CPython that is true because of the GIL: only one thread at a time runs
-//! Python code, so threads do not make a computation faster, while processes, each with its own
+//! Python code (in the default build; the free-threaded build, 3.13t and supported from 3.14,
+//! has no GIL), so threads do not make a computation faster, while processes, each with its own
 //! interpreter, run on all cores.
 //!
 //! **This lesson.** Counts the primes below a limit (`--limit`) by trial division three ways:
@@ -39,7 +40,7 @@
 //! 2 processes:  0.445 s  78498 primes  1.95 times as fast
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive"] }`, `procspawn = "1"`,
+//! **Copy it:** `clap = { version = "4", features = ["derive"] }`, `procspawn = "=1.0.2"`,
 //! `serde = { version = "1", features = ["derive"] }`,
 //! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 

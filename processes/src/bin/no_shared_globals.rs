@@ -8,12 +8,16 @@
 //! own function's twin, numbered 2.
 //!
 //! **This lesson.** The parent appends 99 to its global list, then starts two children that
-//! each append 44, joins them and prints its list: still `[11, 22, 33, 99]`. Process 2 appends
-//! one tick after process 1, while process 1 is still alive, so if the list were shared it would
-//! show 44 twice. It does this twice, for both ways a child process can start:
+//! each append 44, joins them and prints its list: the children's 44s are not in it. Process 2
+//! appends one tick after process 1, while process 1 is still alive, so if the list were shared
+//! it would show 44 twice. It does this twice, for both ways a child process can start:
 //! - **fork** (`fork(2)`, Python's default start method on Linux before 3.14): the child is a copy
 //!   of the parent's memory as it is at the fork, so the children see the 99. Pages are shared
 //!   until one side writes, then copied (copy-on-write): a write is never seen by the other side.
+//!   The notes (001, 进程与线程区别) say a change in the parent does not affect its children;
+//!   here it is, for a change made *after* a child started: the parent appends 77 once process 1
+//!   is running and before it forks process 2. Process 1 looks a tick later and has no 77;
+//!   process 2, forked after the change, has it: each copy is taken at its own fork.
 //! - **spawn** (`procspawn::spawn`; Python's default on Windows and macOS): the child runs the
 //!   program again from the start, so it has the list as the program defines it, without the 99:
 //!   nothing of the parent's memory comes along, only the argument. Since 3.14 Python's default
@@ -35,16 +39,17 @@
 //! ```text
 //! 主进程 appends 99: nums=[11, 22, 33, 99]
 //! --- fork: each child starts as a copy of the parent's memory
+//! 主进程 appends 77 after starting 进程1, before starting 进程2: nums=[11, 22, 33, 99, 77]
 //! 进程1中 nums=[11, 22, 33, 99, 44]
-//! 进程2中 nums=[11, 22, 33, 99, 44]
-//! 主进程中 nums=[11, 22, 33, 99] after joining both
+//! 进程2中 nums=[11, 22, 33, 99, 77, 44]
+//! 主进程中 nums=[11, 22, 33, 99, 77] after joining both
 //! --- spawn: each child runs this program again from the start
 //! 进程1中 nums=[11, 22, 33, 44]
 //! 进程2中 nums=[11, 22, 33, 44]
-//! 主进程中 nums=[11, 22, 33, 99] after joining both
+//! 主进程中 nums=[11, 22, 33, 99, 77] after joining both
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "=1.0.2"`,
 //! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 // `fork` is unsafe in Rust, and what a fork copies is this lesson's point.
@@ -72,11 +77,12 @@ struct Args {
 /// The notes' global `nums`. Every process that runs this program starts with these three.
 static NUMS: LazyLock<Mutex<Vec<i32>>> = LazyLock::new(|| Mutex::new(vec![11, 22, 33]));
 
-/// What both children run, forked or spawned. Process 2 appends a tick after process 1, while
-/// process 1 is still alive: were the list shared, process 2 would see 44 twice.
+/// What both children run, forked or spawned. Process `number` appends after `number` ticks,
+/// so process 2 a tick after process 1, while process 1 is still alive: were the list shared,
+/// process 2 would see 44 twice.
 fn test((number, tick_ms): (u32, u64)) {
     let tick = Duration::from_millis(tick_ms);
-    thread::sleep(tick * (number - 1));
+    thread::sleep(tick * number);
     NUMS.lock().unwrap().push(44);
     println!("进程{number}中 nums={:?}", NUMS.lock().unwrap());
     thread::sleep(tick * (3 - number));
@@ -144,8 +150,12 @@ fn parent(tick_ms: u64) -> Result<(), Box<dyn std::error::Error>> {
     println!("主进程 appends 99: nums={:?}", NUMS.lock().unwrap());
 
     println!("--- fork: each child starts as a copy of the parent's memory");
-    let children = [fork_test(1, tick_ms)?, fork_test(2, tick_ms)?];
-    for child in children {
+    let first = fork_test(1, tick_ms)?;
+    // A change after process 1 started: its copy was taken at its fork, so it never sees 77.
+    NUMS.lock().unwrap().push(77);
+    let nums = format!("{:?}", NUMS.lock().unwrap());
+    println!("主进程 appends 77 after starting 进程1, before starting 进程2: nums={nums}");
+    for child in [first, fork_test(2, tick_ms)?] {
         child.join()?;
     }
     println!(

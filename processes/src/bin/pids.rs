@@ -4,7 +4,9 @@
 //!
 //! **The Python.** The main program prints its own pid (`os.getpid()`) and its parent's
 //! (`os.getppid()`), then starts a `Process` whose target prints the same two numbers every
-//! second, forever; the program never ends, and the notes stop it with `kill -9 <pid>`.
+//! second, forever; the program never ends, and the notes stop it with `kill -9 <pid>`. Their
+//! list of the two functions has a slip: it gives `os.getpid()` for the parent's id as well;
+//! that one is `os.getppid()`, which their program then calls correctly.
 //!
 //! **This lesson.** The same lines, so you can see that the child's parent id is the parent's
 //! own id. The child prints three rounds (`--rounds`) instead of forever, and the parent joins
@@ -31,7 +33,7 @@
 //! joined the child 4101
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "=1.0.2"`,
 //! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;

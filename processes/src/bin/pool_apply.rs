@@ -11,7 +11,9 @@
 //! other; by the time 进程开始启动 ("the processes start") is printed, every task has already
 //! finished. In 003, `Pool(2)` gets three tasks through `apply_async`, which does not wait:
 //! `music('花太香', 3)` and `movie('王牌特工', 4)` start at once, and `music('爱的故事上集', 2)`
-//! starts only when a worker is free.
+//! starts only when a worker is free. 004's list of `Pool` methods also names a `Pool.start()`
+//! to start the processes: there is no such method (a pool starts its workers when it is made;
+//! `start()` belongs to `Process`), and the notes' own programs never call it.
 //!
 //! **This lesson.** Both. A pool of three worker processes and five one-tick tasks through
 //! `apply`: the run takes five ticks, the sum, although three workers sit ready, and the workers
@@ -52,7 +54,7 @@
 //! 结束 after 10.0 ticks (one task after another: 18)
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "=1.0.2"`,
 //! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;

@@ -7,6 +7,8 @@
 //! `maxtasksperchild` (a worker exits after that many tasks and a new one takes its place, to
 //! free what it held), `apply_async(..., callback, error_callback)`, `close()`, `terminate()`
 //! (stop the workers now, finished or not) and `join()` (only after `close` or `terminate`).
+//! One line has it backwards: the notes say each worker calls `initializer(*initargs)` at its
+//! start *if initializer is None*; it is called when it is *not* None (None means no call).
 //!
 //! **This lesson.** Each option at work:
 //! 1. `Pool()` with no `processes` starts one worker per CPU.
@@ -24,8 +26,10 @@
 //! **Rust differences.** `procspawn::Pool` has some of these options and not others; where it
 //! has none, this is the usual way to get it:
 //! - `processes`: `Pool::new(n)` has no default; `std::thread::available_parallelism()` counts
-//!   the CPUs this process may use (affinity, cgroup quotas), like `os.process_cpu_count()`,
-//!   which `Pool` uses from Python 3.13 on (before, `os.cpu_count()`: every CPU of the machine).
+//!   the CPUs this process may use: its CPU affinity and, on Linux, a cgroup CPU quota (a
+//!   container limited to 1.5 CPUs gets 1). Python's `Pool` uses `os.process_cpu_count()` from
+//!   3.13 on, which counts the affinity only (before, `os.cpu_count()`: every CPU of the
+//!   machine), so under a quota Python starts more workers than this.
 //! - `initializer`: none in procspawn. Every child procspawn starts runs the `init` hook first
 //!   (`ProcConfig::config_callback`, the hook that also sets `PR_SET_PDEATHSIG`), and
 //!   `Pool::builder(2).env(...)` gives the pool's workers an environment variable: the hook runs
@@ -70,7 +74,7 @@
 //! 4 of 4 tasks ended with an error
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "=1.0.2"`,
 //! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;

@@ -12,7 +12,10 @@
 //!   the queue for one". There is no separate 新建 letter either: a new process is R at once.
 //! - **S** while it waits for a line on its standard input: 等待, an interruptible sleep (a
 //!   sleep, a read, a lock). **D** is the uninterruptible kind, mostly disk I/O.
-//! - **T** after SIGSTOP (what Ctrl-Z sends in a shell), and back to S after SIGCONT.
+//! - **T** after SIGSTOP, and back to S after SIGCONT. Ctrl-Z in a shell sends a different
+//!   signal, SIGTSTP, which a program may catch or ignore (an editor that restores the terminal
+//!   first, then stops itself); left to its default it stops the process into the same T. The
+//!   lesson sends SIGSTOP because nothing can catch, block or ignore it, so T is certain.
 //! - **Z** once it has exited and before the parent has waited for it: a zombie, kept only to
 //!   hold its exit status. After `wait`, `/proc/<pid>` is gone.
 //!

@@ -30,8 +30,9 @@
 //! Python's is a pipe plus a semaphore: one carries the items, the other holds `maxsize` tokens,
 //! one free place each. `put` takes a token (waiting for one if there is none, which is real
 //! blocking in `recv`) and `get` gives it back. The items cross through serde (postcard); use
-//! the same ipc-channel version as procspawn (0.22 for procspawn 1.0), or a channel end passed
-//! as an argument does not deserialise in the child. Every child dies with its parent
+//! the ipc-channel version procspawn itself depends on, or a channel end passed as an argument
+//! does not deserialise in the child: only procspawn 1.0.2 uses ipc-channel 0.22 (1.0.0 uses
+//! 0.16, 1.0.1 uses 0.18), so the lines below pin `=1.0.2`. Every child dies with its parent
 //! (`PR_SET_PDEATHSIG`, asked for in a hook of `procspawn::init`). Linux only.
 //!
 //! **Run it:** `cargo run -p processes --bin queue`
@@ -61,7 +62,7 @@
 //! 不生产了，散了散了 (the queue is closed: every producer is gone and every item was taken)
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "1"`,
+//! **Copy it:** `clap = { version = "4", features = ["derive", "env"] }`, `procspawn = "=1.0.2"`,
 //! `ipc-channel = "0.22"`, `serde = { version = "1", features = ["derive"] }`,
 //! `nix = { version = "0.31", features = ["process", "signal"] }`, `sigpipe = "0.1"`.
 

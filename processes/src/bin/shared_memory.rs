@@ -41,7 +41,7 @@
 //! the array : 2 3 4 5 6 7 8 9 10 11 12
 //! ```
 //!
-//! **Copy it:** `clap = { version = "4", features = ["derive"] }`, `procspawn = "1"`,
+//! **Copy it:** `clap = { version = "4", features = ["derive"] }`, `procspawn = "=1.0.2"`,
 //! `memmap2 = "0.9"`, `nix = { version = "0.31", features = ["process", "signal"] }`,
 //! `sigpipe = "0.1"`.
 

@@ -22,9 +22,12 @@
 //! before `main` returns. A bare `fork` without `exec` would be cheaper, but still far dearer
 //! than a thread: the child needs its own page tables. The median is reported because a few
 //! runs are always slowed by the rest of the machine. `Command::status` starts the child and
-//! waits for it, so each is reaped before the next starts; it exits at once, so nothing needs
-//! to tie it to its parent. procspawn would add its own start-up (a socket to connect, the
-//! function to send) to the bare cost measured here. Unix only.
+//! waits for it, so each is reaped before the next starts. The child's first act is the one
+//! every lesson's children make, so none outlives a parent killed mid-run: it asks Linux to kill
+//! it when its parent dies (`PR_SET_PDEATHSIG`), then exits at once if the parent is already gone
+//! (the parent's pid comes with `--child`). That one system call is part of the cost measured.
+//! procspawn would add its own start-up (a socket to connect, the function to send) to the bare
+//! cost measured here. Linux only.
 //!
 //! **Run it:**
 //! ```text
@@ -40,7 +43,7 @@
 //! ```
 //!
 //! **Copy it:** `clap = { version = "4", features = ["derive"] }`,
-//! `nix = { version = "0.31", features = ["resource"] }`, `sigpipe = "0.1"`.
+//! `nix = { version = "0.31", features = ["process", "resource", "signal"] }`, `sigpipe = "0.1"`.
 
 use clap::Parser;
 use nix::sys::resource::{UsageWho, getrusage};
@@ -58,9 +61,9 @@ struct Args {
     /// How many processes to start and wait for.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     processes: u32,
-    /// Internal: run as the child, which exits at once.
+    /// Internal: run as the child of this parent pid, which exits at once.
     #[arg(long, hide = true)]
-    child: bool,
+    child: Option<u32>,
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -108,7 +111,8 @@ fn parent(threads: u32, processes: u32) -> io::Result<()> {
         micros(thread_cpu)
     );
     let program = std::env::current_exe()?;
-    let start_process = || match Command::new(&program).arg("--child").status()? {
+    let me = std::process::id().to_string();
+    let start_process = || match Command::new(&program).args(["--child", &me]).status()? {
         status if status.success() => Ok(()),
         status => Err(io::Error::other(format!("a child failed: {status}"))),
     };
@@ -132,7 +136,12 @@ fn main() -> ExitCode {
     // `lesson | head -1`: end quietly on a closed stdout (die of SIGPIPE), not panic.
     sigpipe::reset();
     let args = Args::parse();
-    if args.child {
+    if let Some(parent) = args.child {
+        // Die with the parent, even by `kill -9`; if it died before this call, it was too late.
+        let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+        if std::os::unix::process::parent_id() != parent {
+            return ExitCode::FAILURE;
+        }
         return ExitCode::SUCCESS; // the child exits at once
     }
     if let Err(e) = parent(args.threads, args.processes) {

@@ -5,6 +5,8 @@
 //! **The Python.** Two threads each print four lines a second apart. Marked as daemons, they are
 //! killed when the main thread finishes, which it does at once: only their first lines appear.
 //! The second program joins them first, so all lines appear before the main thread's last line.
+//! `setDaemon(True)` has been deprecated since Python 3.10: set `t.daemon = True`, or pass
+//! `daemon=True` to `Thread`.
 //!
 //! **This lesson.** Both programs: by default the threads are left running when `main` returns
 //! and die with the process after their first line; with `--join`, `main` waits for them and

@@ -5,7 +5,9 @@
 //! `threading.current_thread().name`).
 //!
 //! **The Python.** One thread is named after it is created and before it starts (`setName`),
-//! the other by a keyword argument of the constructor; each thread prints a line with its name.
+//! the other by a keyword argument of the constructor; each thread prints a line with its name
+//! (`getName`). `setName` and `getName` have been deprecated since Python 3.10: set and read the
+//! `name` attribute instead.
 //!
 //! **This lesson.** Both ways, the name read from inside the running thread
 //! (`thread::current().name()`), from outside (`handle.thread().name()`), and what the
