@@ -177,7 +177,8 @@ pub struct Span {
 pub struct Task {
     pub pid: u32,
     pub tid: u32,
-    /// The parent process of `pid`.
+    /// The parent process of `pid` when first seen: the one that started it. (A process whose
+    /// parent dies is handed to another; that is not where it came from.)
     pub ppid: u32,
     /// The last name seen (a process's name changes when it runs a new program).
     pub name: String,
@@ -360,7 +361,6 @@ impl Recorder {
             if state != State::Zombie {
                 task.name.clone_from(&sample.name);
             }
-            task.ppid = sample.ppid;
             let used = sample.cpu_ticks.saturating_sub(first_cpu[row]);
             task.cpu = self.clock_tick * used as u32;
             match task.spans.last_mut() {

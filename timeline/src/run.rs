@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, ExitStatus};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{self, SigSet, Signal};
@@ -15,19 +15,30 @@ use nix::sys::wait::{Id, WaitPidFlag, waitid};
 use nix::unistd::{self, Pid};
 use timeline::{Observer, Record, spans};
 
-/// The running program's process group, for the signal handler (0: none yet).
+/// The running program's process group, for the signal handler: 0 before it starts, STARTING
+/// while it is being started (it may already run, its group not yet stored here).
 static GROUP: AtomicI32 = AtomicI32::new(0);
+const STARTING: i32 = -1;
+/// Set by the handler before it reads GROUP; read by `observed` after it stores the group. One
+/// of the two sees the other's write, so a Ctrl-C that comes while starting is passed on too.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Ctrl-C, `kill`, a closed terminal: passed on to the program's whole group, which then ends,
 /// and its chart is drawn. Before the program starts (while cargo builds it), we just exit.
 pub(crate) fn forward_signals() -> Result<(), String> {
-    ctrlc::set_handler(|| match GROUP.load(Ordering::SeqCst) {
-        0 => std::process::exit(130),
-        group => {
-            let _ = signal::killpg(Pid::from_raw(group), Signal::SIGINT);
+    ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        match GROUP.load(Ordering::SeqCst) {
+            0 => std::process::exit(130),
+            STARTING => {}
+            group => interrupt(group),
         }
     })
     .map_err(|e| format!("cannot handle Ctrl-C: {e}"))
+}
+
+fn interrupt(group: i32) {
+    let _ = signal::killpg(Pid::from_raw(group), Signal::SIGINT);
 }
 
 /// Runs `program args` with `TICK_MS` set, observed every `interval`; returns its exit status
@@ -43,15 +54,22 @@ pub(crate) fn observed(
         std::env::temp_dir().join(format!("timeline-spans-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&spans_file);
     let started = Instant::now();
-    let mut child = Command::new(program)
+    GROUP.store(STARTING, Ordering::SeqCst);
+    let child = Command::new(program)
         .args(args)
         .env("TICK_MS", tick_ms.to_string())
         .env(spans::SPANS_VARIABLE, &spans_file)
         .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+        .spawn();
+    let mut child = child.map_err(|e| {
+        GROUP.store(0, Ordering::SeqCst);
+        format!("cannot start {}: {e}", program.display())
+    })?;
     let group = Pid::from_raw(child.id() as i32);
     GROUP.store(group.as_raw(), Ordering::SeqCst);
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        interrupt(group.as_raw());
+    }
     let observer = Observer::start(child.id(), started, interval);
     let terminal = Foreground::give(group);
     // Wait for its end without reaping it: the observer's last sample still finds it (a
