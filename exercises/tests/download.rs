@@ -4,13 +4,30 @@
 //! or the program exits non-zero with a clear line and no file under the final name.
 //! `DOWNLOAD_BIN=/path/to/program cargo test -p exercises --test download` runs the same tests
 //! against another program with the same command line.
+//!
+//! Several files, proxies (a forward proxy in this process, `ForwardProxy`), headers, the
+//! server's time and `--limit-rate` are checked the same way: by what reaches the servers
+//! (request lines, headers, connections open at once) and what lands on disk, never by exact
+//! timings (the rate check has a wide margin). The machine's own `*_proxy` variables are
+//! removed from every run.
 
 mod download_server;
 
-use download_server::{Behaviour, Request, Server};
+use download_server::{Behaviour, ForwardProxy, Request, Server};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+const PROXY_VARIABLES: [&str; 8] = [
+    "http_proxy",
+    "HTTP_PROXY",
+    "https_proxy",
+    "HTTPS_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+];
 
 fn binary() -> String {
     std::env::var("DOWNLOAD_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_download").to_string())
@@ -36,7 +53,12 @@ fn command(dir: &Path, args: &[&str]) -> Command {
     command
         .args(args)
         .current_dir(dir)
-        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_BACKTRACE");
+    // The proxies of the machine running the tests must not reach the test servers.
+    for name in PROXY_VARIABLES {
+        command.env_remove(name);
+    }
+    command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -782,4 +804,616 @@ fn a_progress_bar_shows_on_a_terminal() {
         "no progress bar (bytes, speed, ETA): {screen}"
     );
     assert_eq!(std::fs::read(&path).expect("saved"), data);
+}
+
+// ---- Several files at once -------------------------------------------------------------
+
+fn run_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = command(dir, args);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let child = command.spawn().expect("start download");
+    finish(child, &format!("download {args:?} with {env:?}"))
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn several_urls_are_saved_in_the_dir() {
+    let data = content(700_001, 30);
+    let server = Server::start(data.clone(), Behaviour::default());
+    let dir = temp();
+    let urls: Vec<String> = ["one.bin", "two.bin", "three.bin"]
+        .iter()
+        .map(|name| server.url(&format!("/x/{name}")))
+        .collect();
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend(["-d", "new/folder", "-n", "3"]);
+    let output = run(dir.path(), &args);
+    let folder = dir.path().join("new/folder");
+    for name in ["one.bin", "two.bin", "three.bin"] {
+        assert_saved(&output, &folder.join(name), &data);
+        assert!(stdout(&output).contains(name), "{}", stdout(&output));
+    }
+    let left = std::fs::read_dir(&folder).unwrap().count();
+    assert_eq!(left, 3, "only the three files, no part or control file");
+}
+
+#[test]
+fn urls_come_from_a_file_or_stdin_skipping_blanks_and_comments() {
+    let data = content(300_000, 31);
+    let server = Server::start(data.clone(), Behaviour::default());
+    let dir = temp();
+    let list = format!(
+        "# my files\n\n{}\n   \n  {}  \n# {}\n",
+        server.url("/a/first.bin"),
+        server.url("/a/second.bin"),
+        server.url("/a/commented.bin"),
+    );
+    std::fs::write(dir.path().join("urls.txt"), &list).unwrap();
+    let output = run(dir.path(), &["-i", "urls.txt", "-d", "out"]);
+    assert_saved(&output, &dir.path().join("out/first.bin"), &data);
+    assert_saved(&output, &dir.path().join("out/second.bin"), &data);
+    assert!(!dir.path().join("out/commented.bin").exists());
+
+    let mut child = command(dir.path(), &["-i", "-", "-d", "piped"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start download");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(list.as_bytes()).unwrap();
+    }
+    let output = finish(child, "download -i -");
+    assert_saved(&output, &dir.path().join("piped/first.bin"), &data);
+    assert_saved(&output, &dir.path().join("piped/second.bin"), &data);
+}
+
+#[test]
+fn a_404_among_several_fails_only_itself() {
+    let data = content(500_000, 32);
+    let server = Server::start(data.clone(), Behaviour::default());
+    let dir = temp();
+    let output = run(
+        dir.path(),
+        &[
+            &server.url("/x/good1.bin"),
+            &server.url("/missing"),
+            &server.url("/x/good2.bin"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    for name in ["good1.bin", "good2.bin"] {
+        let saved = std::fs::read(dir.path().join(name)).expect("the others are saved");
+        assert!(saved == data, "{name} differs");
+    }
+    assert!(!dir.path().join("missing").exists());
+    let summary = stdout(&output);
+    assert!(
+        summary.contains("good1.bin") && summary.contains("good2.bin"),
+        "{summary}"
+    );
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.contains("missing") && l.contains("404")),
+        "the summary names the failed file and why: {summary}"
+    );
+    assert!(stderr(&output).contains("404"), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"));
+}
+
+#[test]
+fn two_urls_with_one_name_are_refused_before_any_request() {
+    let server = Server::start(content(1000, 33), Behaviour::default());
+    let dir = temp();
+    let output = run(
+        dir.path(),
+        &[&server.url("/a/same.bin"), &server.url("/b/same.bin")],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("same.bin"), "{}", stderr(&output));
+    assert!(
+        server.log().is_empty(),
+        "a request was made: {:?}",
+        server.log()
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn connections_are_bounded_in_total_and_per_host() {
+    let data = content(600_000, 34);
+    let behaviour = Behaviour {
+        throttle: Some(Duration::from_millis(5)),
+        ..Behaviour::default()
+    };
+    let server = Server::start(data.clone(), behaviour);
+    let dir = temp();
+    let urls: Vec<String> = (0..4).map(|i| server.url(&format!("/f/{i}.bin"))).collect();
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend(["-n", "4", "--max-connections", "3", "-d", "total"]);
+    let output = run(dir.path(), &args);
+    for i in 0..4 {
+        assert_saved(&output, &dir.path().join(format!("total/{i}.bin")), &data);
+    }
+    let most = server.max_open();
+    assert!(
+        (2..=3).contains(&most),
+        "--max-connections 3: the server saw {most} open at once"
+    );
+
+    let server = Server::start(
+        data.clone(),
+        Behaviour {
+            throttle: Some(Duration::from_millis(5)),
+            ..Behaviour::default()
+        },
+    );
+    let urls: Vec<String> = (0..4).map(|i| server.url(&format!("/f/{i}.bin"))).collect();
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend(["-n", "2", "-d", "per_host"]);
+    let output = run(dir.path(), &args);
+    for i in 0..4 {
+        assert_saved(
+            &output,
+            &dir.path().join(format!("per_host/{i}.bin")),
+            &data,
+        );
+    }
+    let most = server.max_open();
+    assert!(most <= 2, "-n 2: one host saw {most} connections at once");
+}
+
+#[test]
+fn a_progress_bar_per_file_and_a_total_on_a_terminal() {
+    let data = content(1 << 20, 35);
+    let behaviour = Behaviour {
+        throttle: Some(Duration::from_millis(10)),
+        ..Behaviour::default()
+    };
+    let server = Server::start(data.clone(), behaviour);
+    let dir = temp();
+    let mut command = Command::new(binary());
+    command
+        .args([
+            &server.url("/p/first.bin"),
+            &server.url("/p/second.bin"),
+            "-n",
+            "2",
+        ])
+        .current_dir(dir.path());
+    for name in PROXY_VARIABLES {
+        command.env_remove(name);
+    }
+    let mut session = rexpect::session::spawn_command(command, Some(60_000)).expect("pty");
+    let screen = session.exp_eof().expect("the download ends");
+    assert!(screen.contains("ETA "), "no file bar: {screen}");
+    assert!(screen.contains("total"), "no total bar: {screen}");
+    assert_eq!(std::fs::read(dir.path().join("first.bin")).unwrap(), data);
+    assert_eq!(std::fs::read(dir.path().join("second.bin")).unwrap(), data);
+}
+
+// ---- Proxies --------------------------------------------------------------------------
+
+#[test]
+fn http_goes_through_http_proxy_in_absolute_form() {
+    let data = content(400_000, 40);
+    let server = Server::start(data.clone(), Behaviour::default());
+    let proxy = ForwardProxy::start(None, false);
+    let dir = temp();
+    let (path, out) = file_in(&dir);
+    let url = server.url("/file.bin");
+    let output = run_with_env(
+        dir.path(),
+        &[&url, "-o", &out, "-n", "3"],
+        &[("http_proxy", &proxy.url())],
+    );
+    assert_saved(&output, &path, &data);
+    let log = proxy.log();
+    let absolute = log
+        .iter()
+        .filter(|r| r.line.starts_with(&format!("GET {url} ")))
+        .count();
+    assert!(
+        absolute >= 3,
+        "absolute-form GETs through the proxy: {log:?}"
+    );
+    assert!(
+        log.iter().all(|r| !r.line.starts_with("CONNECT")),
+        "{log:?}"
+    );
+    // The server saw every request, forwarded in origin form.
+    assert!(range_gets(&server.log()).len() >= 3);
+
+    // ALL_PROXY is the fallback; --proxy overrides the variables.
+    let output = run_with_env(
+        dir.path(),
+        &[&url, "-o", "all.bin"],
+        &[("ALL_PROXY", &proxy.url())],
+    );
+    assert_saved(&output, &dir.path().join("all.bin"), &data);
+    let before = proxy.log().len();
+    let output = run_with_env(
+        dir.path(),
+        &[&url, "-o", "flag.bin", "--proxy", &proxy.url()],
+        &[("http_proxy", "http://127.0.0.1:1")],
+    );
+    assert_saved(&output, &dir.path().join("flag.bin"), &data);
+    assert!(proxy.log().len() > before, "--proxy was not used");
+}
+
+#[test]
+fn https_goes_through_a_connect_tunnel_with_credentials() {
+    let data = content(500_000, 41);
+    let server = Server::start_tls(data.clone());
+    let proxy = ForwardProxy::start(Some("dXNlcjpwYXNz"), false); // user:pass
+    let dir = temp();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, server.ca_pem.as_ref().unwrap()).unwrap();
+    let ca = ca.to_string_lossy().into_owned();
+    let url = format!("https://localhost:{}/file.bin", server.addr.port());
+    let (path, out) = file_in(&dir);
+    let proxy_url = format!("http://user:pass@{}", proxy.addr);
+    let output = run_with_env(
+        dir.path(),
+        &[&url, "-o", &out, "-n", "3", "--cacert", &ca],
+        &[("HTTPS_PROXY", &proxy_url)],
+    );
+    assert_saved(&output, &path, &data);
+    let log = proxy.log();
+    let target = format!("CONNECT localhost:{} ", server.addr.port());
+    assert!(
+        log.iter().filter(|r| r.line.starts_with(&target)).count() >= 3,
+        "a CONNECT tunnel per connection: {log:?}"
+    );
+    assert!(
+        log.iter()
+            .all(|r| r.authorization.as_deref() == Some("Basic dXNlcjpwYXNz")),
+        "Proxy-Authorization: Basic on every CONNECT: {log:?}"
+    );
+}
+
+#[test]
+fn no_proxy_and_noproxy_reach_hosts_directly() {
+    let data = content(100_000, 42);
+    let server = Server::start(data.clone(), Behaviour::default());
+    let proxy = ForwardProxy::start(None, false);
+    let dir = temp();
+    let port = server.addr.port();
+    let by_name = format!("http://localhost:{port}/file.bin");
+    let by_ip = server.url("/file.bin");
+    let cases: [(&str, &[&str], &str); 6] = [
+        (&by_name, &[], "localhost"),
+        (&by_name, &[], ".localhost"),
+        (&by_name, &[], "*"),
+        (&by_ip, &[], "127.0.0.1"),
+        (&by_ip, &[], "127.0.0.0/8"),
+        (&by_name, &["--noproxy", "localhost"], "elsewhere.example"),
+    ];
+    for (number, (url, extra, no_proxy)) in cases.iter().enumerate() {
+        let out = format!("direct{number}.bin");
+        let mut args = vec![*url, "-o", &out];
+        args.extend_from_slice(extra);
+        let output = run_with_env(
+            dir.path(),
+            &args,
+            &[("http_proxy", &proxy.url()), ("no_proxy", no_proxy)],
+        );
+        assert_saved(&output, &dir.path().join(&out), &data);
+        assert!(
+            proxy.log().is_empty(),
+            "{url} with no_proxy={no_proxy:?} {extra:?} went through the proxy"
+        );
+    }
+    // A name that no_proxy does not cover goes through it.
+    let output = run_with_env(
+        dir.path(),
+        &[&by_name, "-o", "proxied.bin"],
+        &[
+            ("http_proxy", &proxy.url()),
+            ("NO_PROXY", "notlocalhost,.example.com"),
+        ],
+    );
+    assert_saved(&output, &dir.path().join("proxied.bin"), &data);
+    assert!(!proxy.log().is_empty(), "the proxy was not used");
+}
+
+/// Failed with exactly one line on stderr that names the proxy problem.
+#[track_caller]
+fn assert_proxy_failure(output: &Output, path: &Path, words: &[&str]) {
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(output));
+    assert_failed_cleanly(output, path);
+    let text = stderr(output);
+    assert_eq!(text.trim().lines().count(), 1, "one line: {text}");
+    for word in words {
+        assert!(text.contains(word), "{word:?} missing in: {text}");
+    }
+}
+
+#[test]
+fn a_proxy_failure_is_one_clear_line() {
+    let data = content(50_000, 43);
+    let server = Server::start(data, Behaviour::default());
+    let tls = Server::start_tls(content(50_000, 44));
+    let dir = temp();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, tls.ca_pem.as_ref().unwrap()).unwrap();
+    let ca = ca.to_string_lossy().into_owned();
+    let https = format!("https://localhost:{}/file.bin", tls.addr.port());
+    let (path, out) = file_in(&dir);
+    let wants = ForwardProxy::start(Some("dXNlcjpwYXNz"), false);
+    // 407, on a tunnel and on a plain request.
+    let output = run(
+        dir.path(),
+        &[&https, "-o", &out, "--cacert", &ca, "--proxy", &wants.url()],
+    );
+    assert_proxy_failure(&output, &path, &["proxy", "407"]);
+    let output = run(
+        dir.path(),
+        &[
+            &server.url("/file.bin"),
+            "-o",
+            &out,
+            "--proxy",
+            &wants.url(),
+        ],
+    );
+    assert_proxy_failure(&output, &path, &["proxy", "407"]);
+    // Refused: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nobody = format!("http://127.0.0.1:{port}");
+    let output = run(
+        dir.path(),
+        &[&https, "-o", &out, "--cacert", &ca, "--proxy", &nobody],
+    );
+    assert_proxy_failure(&output, &path, &["proxy", &port.to_string()]);
+    // A bad answer to CONNECT.
+    let garbage = ForwardProxy::start(None, true);
+    let output = run(
+        dir.path(),
+        &[
+            &https,
+            "-o",
+            &out,
+            "--cacert",
+            &ca,
+            "--proxy",
+            &garbage.url(),
+        ],
+    );
+    assert_proxy_failure(&output, &path, &["proxy"]);
+}
+
+// ---- Headers, time, rate -------------------------------------------------------------
+
+#[test]
+fn headers_and_user_agent_go_with_every_request() {
+    let data = content(400_000, 50);
+    let behaviour = Behaviour {
+        require_header: Some(("x-token".into(), "secret 1".into())),
+        ..Behaviour::default()
+    };
+    let server = Server::start(data.clone(), behaviour);
+    let dir = temp();
+    let (path, out) = file_in(&dir);
+    let url = server.url("/file.bin");
+    let output = run(dir.path(), &[&url, "-o", &out]);
+    assert_failed_cleanly(&output, &path);
+    assert!(stderr(&output).contains("403"), "{}", stderr(&output));
+
+    server.clear_log();
+    let output = run(
+        dir.path(),
+        &[
+            &url,
+            "-o",
+            &out,
+            "-n",
+            "4",
+            "-H",
+            "X-Token: secret 1",
+            "-H",
+            "X-Other: two",
+            "-A",
+            "grader/1.0",
+        ],
+    );
+    assert_saved(&output, &path, &data);
+    let log = server.log();
+    assert!(log.iter().any(|r| r.method == "HEAD") && range_gets(&log).len() >= 4);
+    for request in &log {
+        assert_eq!(request.header("x-token"), Some("secret 1"), "{request:?}");
+        assert_eq!(request.header("x-other"), Some("two"), "{request:?}");
+        assert_eq!(
+            request.header("user-agent"),
+            Some("grader/1.0"),
+            "{request:?}"
+        );
+    }
+}
+
+#[test]
+fn credentials_are_not_sent_to_another_host_after_a_redirect() {
+    let data = content(300_000, 51);
+    let target = Server::start(data.clone(), Behaviour::default());
+    let elsewhere = format!("http://localhost:{}/file.bin", target.addr.port());
+    let behaviour = Behaviour {
+        redirect_to: Some(elsewhere),
+        ..Behaviour::default()
+    };
+    let first = Server::start(content(10, 52), behaviour);
+    let dir = temp();
+    let (path, out) = file_in(&dir);
+    let output = run(
+        dir.path(),
+        &[
+            &first.url("/away"),
+            "-o",
+            &out,
+            "-n",
+            "3",
+            "-H",
+            "Authorization: Bearer t0ken",
+            "-H",
+            "Cookie: session=1",
+            "-H",
+            "X-Other: kept",
+        ],
+    );
+    assert_saved(&output, &path, &data);
+    let asked = first.log();
+    assert!(
+        asked
+            .iter()
+            .all(|r| r.header("authorization") == Some("Bearer t0ken")),
+        "the host asked gets the credentials: {asked:?}"
+    );
+    let log = target.log();
+    assert!(range_gets(&log).len() >= 3, "{log:?}");
+    for request in &log {
+        assert_eq!(request.header("authorization"), None, "{request:?}");
+        assert_eq!(request.header("cookie"), None, "{request:?}");
+        assert_eq!(request.header("x-other"), Some("kept"), "{request:?}");
+    }
+}
+
+fn modified(path: &Path) -> std::time::SystemTime {
+    std::fs::metadata(path).unwrap().modified().unwrap()
+}
+
+#[test]
+fn the_file_gets_the_servers_last_modified_time() {
+    let data = content(200_000, 53);
+    let server = Server::start(data.clone(), Behaviour::default());
+    let dir = temp();
+    let (path, out) = file_in(&dir);
+    let output = run(dir.path(), &[&server.url("/file.bin"), "-o", &out]);
+    assert_saved(&output, &path, &data);
+    // The test server's Last-Modified: Sun, 22 Nov 2026 10:00:00 GMT.
+    let remote = std::time::UNIX_EPOCH + Duration::from_secs(1_795_341_600);
+    assert_eq!(modified(&path), remote);
+
+    let (path, out) = (dir.path().join("now.bin"), "now.bin");
+    let before = std::time::SystemTime::now() - Duration::from_secs(60);
+    let output = run(
+        dir.path(),
+        &[&server.url("/file.bin"), "-o", out, "--no-remote-time"],
+    );
+    assert_saved(&output, &path, &data);
+    assert!(
+        modified(&path) >= before,
+        "--no-remote-time keeps the time of the download"
+    );
+}
+
+#[test]
+fn limit_rate_holds_every_connection_of_every_file_together() {
+    // Two files of 300 KiB, 2 connections each, at 200 KiB/s in all: 3 s at the limit. Each
+    // connection alone at the limit would take 1.5 s; the check is 2 s (the limit
+    // plus a third), so only a shared bucket passes.
+    let data = content(300 << 10, 54);
+    let server = Server::start(data.clone(), Behaviour::default());
+    let dir = temp();
+    let started = Instant::now();
+    let output = run(
+        dir.path(),
+        &[
+            &server.url("/r/one.bin"),
+            &server.url("/r/two.bin"),
+            "-n",
+            "2",
+            "--limit-rate",
+            "200K",
+        ],
+    );
+    let elapsed = started.elapsed();
+    assert_saved(&output, &dir.path().join("one.bin"), &data);
+    assert_saved(&output, &dir.path().join("two.bin"), &data);
+    assert!(
+        elapsed >= Duration::from_secs(2),
+        "600 KiB at 200K took {elapsed:?}: faster than the limit allows"
+    );
+}
+
+#[test]
+fn several_file_usage_errors_exit_2() {
+    let dir = temp();
+    for args in [
+        &["http://127.0.0.1:1/a", "http://127.0.0.1:1/b", "-o", "x"][..],
+        &[
+            "http://127.0.0.1:1/a",
+            "http://127.0.0.1:1/b",
+            "--checksum",
+            &format!("sha256:{}", "0".repeat(64)),
+        ][..],
+        &["http://127.0.0.1:1/a", "-H", "no colon"][..],
+        &["http://127.0.0.1:1/a", "--limit-rate", "fast"][..],
+        &["http://127.0.0.1:1/a", "--proxy", "socks5://127.0.0.1:1"][..],
+        &["-i", "no-such-list.txt"][..],
+    ] {
+        let output = run(dir.path(), args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(!stderr(&output).contains("panicked"));
+    }
+}
+
+#[test]
+fn ctrl_c_with_several_files_keeps_their_parts_and_continue_resumes_them() {
+    let data = content(2 << 20, 55);
+    let server = Server::start(data.clone(), slow());
+    let dir = temp();
+    let urls: Vec<String> = (0..3).map(|i| server.url(&format!("/c/{i}.bin"))).collect();
+    let mut args: Vec<&str> = urls.iter().map(String::as_str).collect();
+    args.extend(["-n", "2"]);
+    let child = command(dir.path(), &args).spawn().expect("start download");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.body_bytes_sent() < 1 << 20 {
+        assert!(Instant::now() < deadline, "the downloads never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let output = finish(child, "interrupted downloads");
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"));
+    // A file whose turn had not come has nothing yet; the others keep their part and
+    // control files.
+    let mut kept = 0;
+    for i in 0..3 {
+        assert!(
+            !dir.path().join(format!("{i}.bin")).exists(),
+            "{i}.bin saved"
+        );
+        let part = dir.path().join(format!("{i}.bin.part"));
+        let control = dir.path().join(format!("{i}.bin.part.json"));
+        assert_eq!(part.exists(), control.exists(), "{i}.bin: both or neither");
+        kept += usize::from(control.exists());
+    }
+    assert!(kept >= 1, "no part file was kept");
+    server.set_behaviour(Behaviour::default());
+    server.clear_log();
+    args.push("-c");
+    let output = run(dir.path(), &args);
+    for i in 0..3 {
+        assert_saved(&output, &dir.path().join(format!("{i}.bin")), &data);
+    }
+    let again = requested_bytes(&server.log());
+    assert!(
+        again < 3 * data.len() as u64,
+        "resuming asked for {again} bytes: it started over"
+    );
 }

@@ -1,12 +1,16 @@
 //! A test HTTP/1.1 server on 127.0.0.1 (port 0), inside the test process: well-behaved with
 //! `Range`, `If-Range`, ETag; or misbehaving in the ways a downloader must survive. A thread
 //! per connection, one request per connection (`Connection: close`), optional TLS with a CA
-//! made here by rcgen. It logs every request so that tests can check what the client asked.
+//! made here by rcgen. It logs every request so that tests can check what the client asked,
+//! and counts the connections the client holds open at once.
+//!
+//! `ForwardProxy` is a forward proxy for the tests of `--proxy` and the `*_proxy` variables:
+//! `CONNECT` tunnels, absolute-form requests, optional `Proxy-Authorization: Basic`.
 
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -39,6 +43,10 @@ pub(crate) struct Behaviour {
     pub(crate) slow_first_range: bool,
     /// Logs a HEAD, then never answers it (silent, the connection open, until the server stops).
     pub(crate) silent_head: bool,
+    /// Answers 403 to any request without this header (name, value).
+    pub(crate) require_header: Option<(String, String)>,
+    /// `/away` redirects (302) to this URL.
+    pub(crate) redirect_to: Option<String>,
 }
 
 /// One request as the server saw it.
@@ -50,6 +58,8 @@ pub(crate) struct Request {
     pub(crate) if_range: Option<String>,
     pub(crate) accept_encoding: Option<String>,
     pub(crate) status: u16,
+    /// Every header as sent, names in lower case.
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Request {
@@ -59,6 +69,14 @@ impl Request {
     }
 
     /// `A` and `B` of a `bytes=A-B` range.
+    /// The value of a header (any case).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
     pub(crate) fn range_bounds(&self) -> Option<(u64, u64)> {
         let spec = self.range.as_deref()?.strip_prefix("bytes=")?;
         let (first, last) = spec.split_once('-')?;
@@ -89,6 +107,8 @@ pub(crate) struct Server {
     accept: Option<JoinHandle<()>>,
     /// PEM of the CA that signed the server's certificate, when it speaks TLS.
     pub(crate) ca_pem: Option<String>,
+    /// The most connections the client held open at once.
+    max_open: Arc<AtomicUsize>,
 }
 
 impl Server {
@@ -145,16 +165,28 @@ impl Server {
             body_bytes_sent: 0,
         }));
         let stop = Arc::new(AtomicBool::new(false));
+        let max_open = Arc::new(AtomicUsize::new(0));
         let accept = {
-            let (state, stop) = (state.clone(), stop.clone());
+            let (state, stop, max_open) = (state.clone(), stop.clone(), max_open.clone());
             std::thread::spawn(move || {
+                let mut open: Vec<TcpStream> = Vec::new();
                 while !stop.load(Ordering::SeqCst) {
                     match listener.accept() {
                         Ok((stream, _)) => {
+                            if let Ok(copy) = stream.try_clone() {
+                                open.push(copy);
+                            }
+                            count_open(&mut open, &max_open);
                             let (state, stop, tls) = (state.clone(), stop.clone(), tls.clone());
                             std::thread::spawn(move || {
                                 let _ = stream.set_nonblocking(false);
+                                // The accept loop holds a duplicate (to count open
+                                // connections): close this side explicitly.
+                                let closer = stream.try_clone();
                                 let _ = serve(stream, &state, &stop, tls);
+                                if let Ok(closer) = closer {
+                                    let _ = closer.shutdown(std::net::Shutdown::Both);
+                                }
                             });
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(2)),
@@ -168,7 +200,13 @@ impl Server {
             stop,
             accept: Some(accept),
             ca_pem: None,
+            max_open,
         }
+    }
+
+    /// The most connections the client held open at once (counted when each one opened).
+    pub(crate) fn max_open(&self) -> usize {
+        self.max_open.load(Ordering::SeqCst)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -221,6 +259,31 @@ impl Drop for Server {
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
+    }
+}
+
+/// Counts the connections still open from the client's side (a peek that finds neither the
+/// end of the stream nor an error), and records the most. Closing on one thread and
+/// connecting on another may reach this side in either order, so a new high is counted
+/// again after 50 ms: a connection held open beyond the limit lasts far longer than that.
+fn count_open(open: &mut Vec<TcpStream>, max_open: &AtomicUsize) {
+    let prune = |open: &mut Vec<TcpStream>| {
+        open.retain(|stream| {
+            // A peek that does not wait, without touching the socket's blocking mode (which
+            // the serving thread shares through the duplicated descriptor).
+            let mut byte = [std::mem::MaybeUninit::uninit()];
+            let flags = libc::MSG_PEEK | libc::MSG_DONTWAIT;
+            match socket2::SockRef::from(stream).recv_with_flags(&mut byte, flags) {
+                Ok(n) => n > 0,
+                Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+            }
+        });
+    };
+    prune(open);
+    if open.len() > max_open.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(50));
+        prune(open);
+        max_open.fetch_max(open.len(), Ordering::SeqCst);
     }
 }
 
@@ -280,6 +343,14 @@ fn answer(
         if_range: header("if-range"),
         accept_encoding: header("accept-encoding"),
         status: 0,
+        headers: head
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let (key, value) = line.split_once(':')?;
+                Some((key.trim().to_ascii_lowercase(), value.trim().to_string()))
+            })
+            .collect(),
     };
     let mut state_now = state.lock().unwrap_or_else(|e| e.into_inner());
     let b = state_now.behaviour.clone();
@@ -296,7 +367,16 @@ fn answer(
     }
     // (status, headers, body, how the body is sent)
     let mut pace = Pace::Plain;
-    let (status, body): (u16, Vec<u8>) = if let Some(hops) = path.strip_prefix("/hop/") {
+    let missing_header = b
+        .require_header
+        .as_ref()
+        .is_some_and(|(name, value)| header(name).as_deref() != Some(value.as_str()));
+    let (status, body): (u16, Vec<u8>) = if missing_header {
+        (403, b"forbidden\n".to_vec())
+    } else if let (Some(to), "/away") = (&b.redirect_to, path.as_str()) {
+        headers.push(format!("Location: {to}"));
+        (302, b"moved\n".to_vec())
+    } else if let Some(hops) = path.strip_prefix("/hop/") {
         let next = match hops.parse::<u32>() {
             Ok(0) | Err(_) => "/file.bin".to_string(),
             Ok(n) => format!("/hop/{}", n - 1),
@@ -383,6 +463,7 @@ fn answer(
         200 => "OK",
         206 => "Partial Content",
         302 => "Found",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         _ => "Whatever",
@@ -474,4 +555,170 @@ fn parse_range(header: &str, total: u64) -> Option<(u64, u64)> {
         text => text.parse::<u64>().ok()?.min(total.checked_sub(1)?),
     };
     (first <= last).then_some((first, last))
+}
+
+/// A forward proxy on 127.0.0.1: `CONNECT host:port` opens a tunnel; `GET http://host/path`
+/// is forwarded in origin form. With credentials set, anything without the matching
+/// `Proxy-Authorization: Basic` gets 407. It logs each request line and its credentials.
+pub(crate) struct ForwardProxy {
+    pub(crate) addr: SocketAddr,
+    log: Arc<Mutex<Vec<ProxyRequest>>>,
+    stop: Arc<AtomicBool>,
+    accept: Option<JoinHandle<()>>,
+}
+
+/// One request as the proxy saw it.
+#[derive(Clone, Debug)]
+pub(crate) struct ProxyRequest {
+    /// `CONNECT localhost:4431 HTTP/1.1`, `GET http://127.0.0.1:80/file.bin HTTP/1.1`...
+    pub(crate) line: String,
+    pub(crate) authorization: Option<String>,
+}
+
+impl ForwardProxy {
+    /// `basic`: the base64 of `user:pass` the proxy wants, if any. `garbage`: answers every
+    /// request with bytes that are not HTTP.
+    pub(crate) fn start(basic: Option<&str>, garbage: bool) -> ForwardProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let addr = listener.local_addr().expect("local address");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let basic = basic.map(String::from);
+        let accept = {
+            let (log, stop) = (log.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    match listener.accept() {
+                        Ok((stream, _)) => {
+                            let (log, basic) = (log.clone(), basic.clone());
+                            std::thread::spawn(move || {
+                                let _ = stream.set_nonblocking(false);
+                                let _ = relay(stream, &log, basic.as_deref(), garbage);
+                            });
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                    }
+                }
+            })
+        };
+        ForwardProxy {
+            addr,
+            log,
+            stop,
+            accept: Some(accept),
+        }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub(crate) fn log(&self) -> Vec<ProxyRequest> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for ForwardProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+}
+
+fn relay(
+    mut client: TcpStream,
+    log: &Mutex<Vec<ProxyRequest>>,
+    basic: Option<&str>,
+    garbage: bool,
+) -> io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let head = read_head(&mut client)?;
+    let line = head.lines().next().unwrap_or("").to_string();
+    let authorization = head.lines().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case("proxy-authorization")
+            .then(|| value.trim().to_string())
+    });
+    log.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(ProxyRequest {
+            line: line.clone(),
+            authorization: authorization.clone(),
+        });
+    if garbage {
+        client.write_all(b"SSH-2.0-nonsense\r\n\r\n")?;
+        return Ok(());
+    }
+    let wanted = basic.map(|basic| format!("Basic {basic}"));
+    if wanted.is_some() && authorization != wanted {
+        client.write_all(
+            b"HTTP/1.1 407 Proxy Authentication Required\r\n\
+              Proxy-Authenticate: Basic realm=\"test\"\r\n\
+              Content-Length: 0\r\nConnection: close\r\n\r\n",
+        )?;
+        return Ok(());
+    }
+    let mut words = line.split_whitespace();
+    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    if method == "CONNECT" {
+        let upstream = connect_to(target)?;
+        client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
+        return pipe(client, upstream);
+    }
+    let Some(rest) = target.strip_prefix("http://") else {
+        client.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")?;
+        return Ok(());
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(at) => rest.split_at(at),
+        None => (rest, "/"),
+    };
+    let mut upstream = connect_to(authority)?;
+    let mut forwarded = format!("{method} {path} HTTP/1.1\r\n");
+    for line in head.lines().skip(1).filter(|l| !l.is_empty()) {
+        let key = line.split(':').next().unwrap_or("").trim();
+        if !key.eq_ignore_ascii_case("proxy-authorization")
+            && !key.eq_ignore_ascii_case("proxy-connection")
+        {
+            forwarded.push_str(line);
+            forwarded.push_str("\r\n");
+        }
+    }
+    forwarded.push_str("\r\n");
+    upstream.write_all(forwarded.as_bytes())?;
+    // The test server closes every connection after one answer.
+    io::copy(&mut upstream, &mut client)?;
+    client.flush()
+}
+
+/// `host:port`, where `localhost` means 127.0.0.1 (the test servers listen there).
+fn connect_to(authority: &str) -> io::Result<TcpStream> {
+    let (host, port) = authority
+        .rsplit_once(':')
+        .ok_or_else(|| io::Error::other("no port"))?;
+    let host = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    TcpStream::connect((host, port.parse::<u16>().map_err(io::Error::other)?))
+}
+
+/// Copies both ways until either side closes.
+fn pipe(client: TcpStream, upstream: TcpStream) -> io::Result<()> {
+    client.set_read_timeout(None)?;
+    let (mut client_reader, mut upstream_writer) = (client.try_clone()?, upstream.try_clone()?);
+    let up = std::thread::spawn(move || {
+        let _ = io::copy(&mut client_reader, &mut upstream_writer);
+        let _ = upstream_writer.shutdown(std::net::Shutdown::Write);
+    });
+    let (mut upstream_reader, mut client_writer) = (upstream, client);
+    let _ = io::copy(&mut upstream_reader, &mut client_writer);
+    let _ = client_writer.shutdown(std::net::Shutdown::Both);
+    let _ = up.join();
+    Ok(())
 }

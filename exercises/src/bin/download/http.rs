@@ -7,7 +7,16 @@
 //!   for `https://` (so TLS also runs over the may socket);
 //! - a [`Resolver`] that does the blocking `getaddrinfo` on a short-lived helper thread and
 //!   waits for it on a may channel, which parks only the asking coroutine.
+//!
+//! The connector also decides, per connection, whether it goes through a proxy (`proxy`):
+//! `https://` through a `CONNECT` tunnel (TLS inside it, chained as for a direct socket),
+//! `http://` with each request head rewritten to the absolute form. A proxied host's name is
+//! not looked up here: the proxy does that.
+//!
+//! The agent keeps no idle connection: a connection is open only while a request uses it, so
+//! that the connection slots (`share`) count every connection open at once.
 
+use crate::proxy::{self, Proxy, Rules};
 use may::net::TcpStream;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -15,7 +24,7 @@ use std::path::Path;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use ureq::Agent;
-use ureq::config::Config;
+use ureq::config::{Config, RedirectAuthHeaders};
 use ureq::http::Uri;
 use ureq::tls::{PemItem, RootCerts, TlsConfig, TlsProvider};
 use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
@@ -29,7 +38,11 @@ pub(crate) struct HttpOptions<'a> {
     pub(crate) timeout: Duration,
     pub(crate) max_redirects: u32,
     pub(crate) cacert: Option<&'a Path>,
+    pub(crate) user_agent: Option<&'a str>,
+    pub(crate) proxies: Arc<Rules>,
 }
+
+const DEFAULT_USER_AGENT: &str = concat!("download/", env!("CARGO_PKG_VERSION"));
 
 /// Builds the agent every request of one download goes through. `--cacert` replaces the
 /// built-in public roots (as curl's does).
@@ -65,14 +78,30 @@ pub(crate) fn agent(options: &HttpOptions) -> Result<Agent, String> {
         .max_redirects(options.max_redirects)
         .max_redirects_will_error(true)
         .accept_encoding("identity")
-        .user_agent(concat!("download/", env!("CARGO_PKG_VERSION")))
+        .user_agent(options.user_agent.unwrap_or(DEFAULT_USER_AGENT))
+        // As curl: Authorization survives a redirect to the same host only; ureq drops
+        // Cookie on every redirect.
+        .redirect_auth_headers(RedirectAuthHeaders::SameHost)
+        // Proxies are chosen by our connector (`proxy`), not read by ureq from the environment.
+        .proxy(None)
+        // No idle connection is kept: each one counts against --max-connections while open.
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
         .timeout_connect(Some(options.timeout))
         .timeout_per_read(Some(options.timeout))
         .timeout_per_write(Some(options.timeout))
         .tls_config(tls)
         .build();
-    let connector = ().chain(MayTcpConnector).chain(RustlsConnector::default());
-    Ok(Agent::with_parts(config, connector, MayResolver))
+    let connector = ()
+        .chain(MayTcpConnector {
+            proxies: options.proxies.clone(),
+            user_agent: options.user_agent.unwrap_or(DEFAULT_USER_AGENT).to_string(),
+        })
+        .chain(RustlsConnector::default());
+    let resolver = MayResolver {
+        proxies: options.proxies.clone(),
+    };
+    Ok(Agent::with_parts(config, connector, resolver))
 }
 
 /// One line for a ureq error, in the words a user of curl expects.
@@ -83,13 +112,18 @@ pub(crate) fn describe(error: &ureq::Error) -> String {
             "the connection closed before the end of the body".into()
         }
         ureq::Error::HostNotFound => "host not found".into(),
+        ureq::Error::ConnectProxyFailed(why) => why.clone(),
         other => other.to_string(),
     }
 }
 
-/// Opens may TCP sockets: connect, read and write park the coroutine, not the worker.
+/// Opens may TCP sockets: connect, read and write park the coroutine, not the worker. Through
+/// a proxy when the rules say so.
 #[derive(Debug)]
-struct MayTcpConnector;
+struct MayTcpConnector {
+    proxies: Arc<Rules>,
+    user_agent: String,
+}
 
 impl<In: Transport> Connector<In> for MayTcpConnector {
     type Out = Either<In, MayTcpTransport>;
@@ -106,34 +140,108 @@ impl<In: Transport> Connector<In> for MayTcpConnector {
             .timeout
             .not_zero()
             .map_or(Duration::from_secs(30), |t| *t);
-        let mut last_error = io::Error::new(io::ErrorKind::NotFound, "no address");
-        for addr in details.addrs.iter() {
-            match TcpStream::connect_timeout(addr, timeout) {
-                Ok(stream) => {
-                    stream.set_nodelay(true)?;
-                    // A duplicate of the socket's descriptor, so that `Agent::shutdown` (on
-                    // Ctrl-C) can wake a coroutine parked on a read.
-                    let shutdown = Arc::new(stream.inner().try_clone()?);
-                    (details.register_shutdown)(
-                        Arc::downgrade(&shutdown) as Weak<dyn ShutdownHandle>
-                    )?;
-                    let config = details.config;
-                    return Ok(Some(Either::B(MayTcpTransport {
-                        stream,
-                        _shutdown: shutdown,
-                        buffers: LazyBuffers::new(
-                            config.input_buffer_size(),
-                            config.output_buffer_size(),
-                        ),
-                        read_timeout: None,
-                        write_timeout: None,
-                    })));
-                }
-                // Try the next address: "localhost" is often ::1 first, then 127.0.0.1.
-                Err(e) => last_error = e,
-            }
+        let (scheme, host, port) = target(details.uri).ok_or(ureq::Error::HostNotFound)?;
+        let Some(proxy) = self.proxies.proxy_for(scheme, host) else {
+            let addrs: Vec<SocketAddr> = details.addrs.iter().copied().collect();
+            let stream =
+                open(&addrs, timeout).map_err(|e| timeout_or_io(e, ureq::Timeout::Connect))?;
+            return Ok(Some(Either::B(MayTcpTransport::new(
+                stream, details, None,
+            )?)));
+        };
+        let failed = |why: String| ureq::Error::ConnectProxyFailed(why);
+        let addrs = resolve(&proxy.host, proxy.port, timeout)
+            .map_err(|e| failed(format!("proxy {}: {e}", proxy.address())))?;
+        let mut stream = open(&addrs, timeout)
+            .map_err(|e| failed(format!("cannot connect to proxy {}: {e}", proxy.address())))?;
+        if scheme == "https" {
+            // A tunnel: CONNECT, then the chained rustls connector speaks TLS through it.
+            stream.set_read_timeout(Some(timeout))?;
+            stream.set_write_timeout(Some(timeout))?;
+            let request = proxy::connect_request(proxy, host, port, &self.user_agent);
+            stream
+                .write_all(request.as_bytes())
+                .map_err(|e| failed(format!("proxy {}: {e}", proxy.address())))?;
+            proxy::tunnel_answer(proxy, &mut stream).map_err(failed)?;
+            return Ok(Some(Either::B(MayTcpTransport::new(
+                stream, details, None,
+            )?)));
         }
-        Err(timeout_or_io(last_error, ureq::Timeout::Connect))
+        let authority = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let absolute = AbsoluteForm {
+            origin: format!("http://{authority}"),
+            proxy: proxy.clone(),
+        };
+        Ok(Some(Either::B(MayTcpTransport::new(
+            stream,
+            details,
+            Some(absolute),
+        )?)))
+    }
+}
+
+/// Scheme, host (without brackets) and port of a URL.
+fn target(uri: &Uri) -> Option<(&'static str, &str, u16)> {
+    let authority = uri.authority()?;
+    let scheme = if uri.scheme_str() == Some("https") {
+        "https"
+    } else {
+        "http"
+    };
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    Some((scheme, host, authority.port_u16().unwrap_or(default_port)))
+}
+
+/// Connects to the first address that answers: "localhost" is often ::1 first, then 127.0.0.1.
+fn open(addrs: &[SocketAddr], timeout: Duration) -> io::Result<TcpStream> {
+    let mut last_error = io::Error::new(io::ErrorKind::NotFound, "no address");
+    for addr in addrs {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                return Ok(stream);
+            }
+            Err(e) => last_error = e,
+        }
+    }
+    Err(last_error)
+}
+
+/// Where a proxied `http://` connection sends its requests: the origin to put before each
+/// path, and the proxy's credentials.
+#[derive(Debug)]
+struct AbsoluteForm {
+    origin: String,
+    proxy: Proxy,
+}
+
+impl MayTcpTransport {
+    fn new(
+        stream: TcpStream,
+        details: &ConnectionDetails,
+        absolute: Option<AbsoluteForm>,
+    ) -> Result<MayTcpTransport, ureq::Error> {
+        // A duplicate of the socket's descriptor, so that `Agent::shutdown` (on Ctrl-C) can
+        // wake a coroutine parked on a read.
+        let shutdown = Arc::new(stream.inner().try_clone()?);
+        (details.register_shutdown)(Arc::downgrade(&shutdown) as Weak<dyn ShutdownHandle>)?;
+        let config = details.config;
+        Ok(MayTcpTransport {
+            stream,
+            _shutdown: shutdown,
+            buffers: LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size()),
+            read_timeout: None,
+            write_timeout: None,
+            absolute,
+        })
     }
 }
 
@@ -144,6 +252,8 @@ struct MayTcpTransport {
     buffers: LazyBuffers,
     read_timeout: Option<Duration>,
     write_timeout: Option<Duration>,
+    /// Set on a plain-HTTP connection to a proxy: each request head is rewritten.
+    absolute: Option<AbsoluteForm>,
 }
 
 fn timeout_or_io(error: io::Error, reason: ureq::Timeout) -> ureq::Error {
@@ -166,8 +276,12 @@ impl Transport for MayTcpTransport {
             self.write_timeout = wanted;
         }
         let output = &self.buffers.output()[..amount];
+        let rewritten = self
+            .absolute
+            .as_ref()
+            .and_then(|a| proxy::absolute_form(output, &a.origin, &a.proxy));
         self.stream
-            .write_all(output)
+            .write_all(rewritten.as_deref().unwrap_or(output))
             .map_err(|e| timeout_or_io(e, timeout.reason))
     }
 
@@ -199,9 +313,12 @@ impl Transport for MayTcpTransport {
 
 /// Name lookup without blocking a may worker: `getaddrinfo` has no non-blocking form, so it
 /// runs on a helper thread and the coroutine parks on a may channel until the answer (or
-/// the timeout) comes. An IP address in the URL needs no lookup at all.
+/// the timeout) comes. An IP address in the URL needs no lookup at all, and a host reached
+/// through a proxy is looked up by the proxy (an empty answer here).
 #[derive(Debug)]
-struct MayResolver;
+struct MayResolver {
+    proxies: Arc<Rules>,
+}
 
 impl Resolver for MayResolver {
     fn resolve(
@@ -210,35 +327,16 @@ impl Resolver for MayResolver {
         _config: &Config,
         timeout: NextTimeout,
     ) -> Result<ResolvedSocketAddrs, ureq::Error> {
-        let authority = uri.authority().ok_or(ureq::Error::HostNotFound)?;
-        let default_port = if uri.scheme_str() == Some("https") {
-            443
-        } else {
-            80
-        };
-        let port = authority.port_u16().unwrap_or(default_port);
-        let host = authority
-            .host()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let found: Vec<SocketAddr> = if let Ok(ip) = host.parse::<IpAddr>() {
-            vec![SocketAddr::new(ip, port)]
-        } else {
-            let (sender, receiver) = may::sync::mpsc::channel();
-            let host = host.to_string();
-            std::thread::Builder::new()
-                .name("resolve".into())
-                .spawn(move || {
-                    let answer = (host.as_str(), port).to_socket_addrs().map(Vec::from_iter);
-                    let _ = sender.send(answer); // the asker may have timed out and gone
-                })?;
-            let wait = timeout.not_zero().map_or(Duration::from_secs(30), |t| *t);
-            match receiver.recv_timeout(wait) {
-                Ok(answer) => answer?,
-                Err(_) => return Err(ureq::Error::Timeout(ureq::Timeout::Resolve)),
-            }
-        };
+        let (scheme, host, port) = target(uri).ok_or(ureq::Error::HostNotFound)?;
         let mut addrs = self.empty();
+        if self.proxies.proxy_for(scheme, host).is_some() {
+            return Ok(addrs);
+        }
+        let wait = timeout.not_zero().map_or(Duration::from_secs(30), |t| *t);
+        let found = resolve(host, port, wait).map_err(|e| match e.kind() {
+            io::ErrorKind::TimedOut => ureq::Error::Timeout(ureq::Timeout::Resolve),
+            _ => ureq::Error::Io(e),
+        })?;
         for addr in found.into_iter().take(16) {
             addrs.push(addr);
         }
@@ -246,5 +344,27 @@ impl Resolver for MayResolver {
             return Err(ureq::Error::HostNotFound);
         }
         Ok(addrs)
+    }
+}
+
+/// `host`'s addresses, looked up on a helper thread while the coroutine waits.
+fn resolve(host: &str, port: u16, wait: Duration) -> io::Result<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let (sender, receiver) = may::sync::mpsc::channel();
+    let host = host.to_string();
+    std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let answer = (host.as_str(), port).to_socket_addrs().map(Vec::from_iter);
+            let _ = sender.send(answer); // the asker may have timed out and gone
+        })?;
+    match receiver.recv_timeout(wait) {
+        Ok(answer) => answer,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the name lookup timed out",
+        )),
     }
 }

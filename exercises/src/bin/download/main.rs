@@ -1,7 +1,8 @@
 //! # download — 协程分配下载文件
 //!
 //! The homework of `004_599445cc4c65b15e.txt` (作业：协程分配下载文件), built as a tool to use
-//! instead of `curl -o` or `aria2c -x`: `download URL [-o FILE] [-n SEGMENTS]`.
+//! instead of `curl -o` or `aria2c -x`: `download URL [-o FILE] [-n SEGMENTS]`, or many files
+//! at once: `download [-d DIR] URL...`, `download -i urls.txt`.
 //!
 //! **The notes' program.** It sends a HEAD for `Content-Length`, cuts the length into N byte
 //! ranges, spawns one gevent greenlet per range that GETs it with a `Range` header and writes
@@ -42,11 +43,19 @@
 //! are sized for TLS (`STACK_WORDS`); an overflow would hit may's guard page and be reported,
 //! not corrupt memory.
 //!
-//! **Files.** `cli` (arguments, exit codes, file name), `session` (one download's phases:
-//! spawning and joining the coroutines, fallback, resume), `http` (ureq over may sockets,
-//! resolver, TLS), `probe` (length, ranges, validators), `plan` (segments, work stealing),
-//! `worker` (one coroutine's requests and retries), `part` (`.part`, control file, writer
-//! thread), `verify`, `progress`, `interrupt` (Ctrl-C). Unix only (`pwrite`,
+//! **Many files.** `gevent.joinall` over many files: every file's probe and segments are
+//! coroutines on the same may scheduler, `--max-connections` slots shared by all of them
+//! (no more than `-n` to one host), a finished file handing its slots to the next; one
+//! failure does not stop the others (`batch`, `share`).
+//!
+//! **Files.** `cli` (arguments, URLs, exit codes, file name), `batch` (several files: names
+//! checked up front, a thread per file under way, outcomes, summary), `session` (one
+//! download's phases: spawning and joining the coroutines, fallback, resume), `share`
+//! (connection slots, `--limit-rate`), `http` (ureq over may sockets, resolver, TLS), `proxy`
+//! (which proxy, as curl reads them; CONNECT and the absolute form), `probe` (length, ranges,
+//! validators, headers after a redirect), `plan` (segments, work stealing), `worker` (one
+//! coroutine's requests and retries), `part` (`.part`, control file, writer thread, the
+//! server's time), `verify`, `progress`, `interrupt` (Ctrl-C). Unix only (`pwrite`,
 //! `posix_fallocate`): elsewhere it stops at compile time with one line saying so.
 //!
 //! **Run it:** `cargo run --release -p exercises --bin download -- -n 8 URL -o FILE`
@@ -56,6 +65,7 @@ compile_error!(
     "download is Unix only: it writes with pwrite and reserves space with posix_fallocate"
 );
 
+mod batch;
 mod cli;
 mod http;
 mod interrupt;
@@ -63,19 +73,19 @@ mod part;
 mod plan;
 mod probe;
 mod progress;
+mod proxy;
 mod session;
+mod share;
 mod verify;
 mod worker;
 
+use batch::Run;
 use clap::Parser;
-use cli::{Args, EXIT_CHECKSUM, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Exit, exit};
+use cli::{Args, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Exit, exit};
 use interrupt::Interrupt;
-use part::PartPaths;
-use session::Context;
-use std::cell::Cell;
-use std::path::{Path, PathBuf};
+use share::{Rate, Shared, Slots};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::Arc;
 
 /// Coroutine stack in words (may's unit): 128 Ki words = 1 MiB on 64-bit. An HTTPS request
 /// (ureq's call chain, the rustls handshake, ring's certificate and key-exchange arithmetic)
@@ -90,12 +100,14 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     may::config()
-        .set_workers(cores.min(args.segments as usize))
+        .set_workers(cores.min(args.max_connections as usize))
         .set_stack_size(STACK_WORDS);
     match run(&args) {
-        Ok(summary) => {
-            println!("{summary}");
-            ExitCode::from(EXIT_OK)
+        Ok((lines, code)) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::from(code)
         }
         Err(failure) => {
             eprintln!("download: {}", failure.message);
@@ -104,107 +116,42 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> Result<String, Exit> {
-    let started = Instant::now();
-    let parsed: Result<ureq::http::Uri, _> = args.url.parse();
-    match parsed.as_ref().ok().and_then(|uri| uri.scheme_str()) {
-        Some("http" | "https") if parsed.as_ref().is_ok_and(|u| u.host().is_some()) => {}
-        _ => {
-            return Err(exit(
-                EXIT_USAGE,
-                format!("{:?} is not an http:// or https:// URL", args.url),
-            ));
-        }
-    }
-    let interrupt = Interrupt::install().map_err(|e| exit(EXIT_FAILED, e))?;
+/// The summary lines and the exit status; `Err` for a single file's failure or a usage error.
+fn run(args: &Args) -> Result<(Vec<String>, u8), Exit> {
+    let urls = cli::urls(args).map_err(|e| exit(EXIT_USAGE, e))?;
+    let proxies = proxy::Rules::new(args.proxy.as_deref(), args.noproxy.as_deref())
+        .map_err(|e| exit(EXIT_USAGE, e))?;
+    // Every name is checked before any request: a refusal needs no network.
+    let files = batch::plan(args, urls)?;
     let options = http::HttpOptions {
         timeout: args.timeout,
         max_redirects: args.max_redirects,
         cacert: args.cacert.as_deref(),
+        user_agent: args.user_agent.as_deref(),
+        proxies: Arc::new(proxies),
     };
-    let agent = http::agent(&options).map_err(|e| exit(EXIT_USAGE, e))?;
-    // An explicit -o is checked before any request: a refusal needs no network.
-    if let Some(output) = &args.output {
-        check_output(args, output)?;
+    http::agent(&options).map_err(|e| exit(EXIT_USAGE, e))?;
+    if let Some(dir) = &args.dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| exit(EXIT_FAILED, format!("cannot create {}: {e}", dir.display())))?;
     }
-    let remote = session::probe_on_coroutine(&interrupt, &agent, &args.url)?;
-    if interrupt.happened() {
-        return Err(exit(
-            EXIT_INTERRUPTED,
-            "interrupted before the download began",
-        ));
-    }
-    let output = match &args.output {
-        Some(output) => output.clone(),
-        None => {
-            let output = PathBuf::from(cli::default_file_name(
-                &remote.url,
-                remote.content_disposition.as_deref(),
-            ));
-            check_output(args, &output)?;
-            output
-        }
-    };
-    let paths = PartPaths::for_output(&output);
-    let context = Context {
+    let interrupt = Interrupt::install().map_err(|e| exit(EXIT_FAILED, e))?;
+    let run = Run {
         args,
         interrupt,
         options,
-        output,
-        paths,
-        retried: Cell::new(0),
-        stolen: Cell::new(0),
+        shared: Arc::new(Shared::new(
+            Slots::new(args.max_connections as usize, args.segments as usize),
+            args.limit_rate.map(Rate::new),
+        )),
+        board: progress::Board::new(files.len()),
     };
-    let (length, streams) = session::download(&context, remote)?;
-    // The one check of the part file before the rename: its length, and --checksum if given.
-    match verify::verify(&context.paths.part, length, args.checksum.as_ref()) {
-        Ok(()) => {}
-        Err(verify::Mismatch::Digest(why)) => {
-            context.paths.remove();
-            return Err(exit(EXIT_CHECKSUM, format!("{why}; nothing saved")));
+    match files.as_slice() {
+        [file] => {
+            let saved = batch::run_one(&run, file, false);
+            run.board.finish();
+            Ok((vec![saved?.line], EXIT_OK))
         }
-        Err(verify::Mismatch::Length(why)) => {
-            return Err(exit(EXIT_FAILED, format!("download failed: {why}")));
-        }
+        _ => Ok(batch::run_all(&run, &files)),
     }
-    std::fs::rename(&context.paths.part, &context.output).map_err(|e| {
-        exit(
-            EXIT_FAILED,
-            format!("cannot rename into {}: {e}", context.output.display()),
-        )
-    })?;
-    let _ = std::fs::remove_file(&context.paths.control);
-    Ok(progress::summary(
-        &context.output.display().to_string(),
-        length,
-        started.elapsed(),
-        &streams,
-        context.retried.get(),
-        context.stolen.get(),
-    ))
-}
-
-/// Refuses to replace `output`, or to start over its `.part` from an earlier run, unless
-/// asked to (`--force`, `-c`).
-fn check_output(args: &Args, output: &Path) -> Result<(), Exit> {
-    if output.exists() && !args.force {
-        return Err(exit(
-            EXIT_USAGE,
-            format!(
-                "{} exists: --force replaces it, -o saves elsewhere",
-                output.display()
-            ),
-        ));
-    }
-    let part = PartPaths::for_output(output).part;
-    if part.exists() && !args.resume && !args.force {
-        return Err(exit(
-            EXIT_USAGE,
-            format!(
-                "{} exists from an earlier run: -c resumes it, --force starts afresh",
-                part.display()
-            ),
-        ));
-    }
-    Ok(())
 }

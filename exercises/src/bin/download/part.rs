@@ -101,6 +101,19 @@ pub(crate) fn create_part(path: &Path, length: Option<u64>) -> io::Result<File> 
     Ok(file)
 }
 
+/// Gives the file the server's `Last-Modified` time (as wget does). A date that cannot be
+/// read leaves the time of the download, with the reason.
+pub(crate) fn set_remote_time(path: &Path, last_modified: &str) -> Result<(), String> {
+    let date = chrono::DateTime::parse_from_rfc2822(last_modified.trim())
+        .map_err(|e| format!("cannot read Last-Modified {last_modified:?}: {e}"))?;
+    let time = std::time::SystemTime::from(date);
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|file| file.set_modified(time))
+        .map_err(|e| format!("cannot set the time of {}: {e}", path.display()))
+}
+
 /// Opens an existing part file to resume it.
 pub(crate) fn open_part(path: &Path) -> io::Result<File> {
     OpenOptions::new().read(true).write(true).open(path)

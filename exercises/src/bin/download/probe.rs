@@ -5,6 +5,11 @@
 //! program and a refused HEAD returned silently. Here a HEAD comes first; where it is refused
 //! or has no length, a `GET` with `Range: bytes=0-0` asks for one byte and reads the total from
 //! `Content-Range`; where the length is still unknown the download is one plain stream.
+//!
+//! The `-H` headers go with the probe and with every range (`headers_for`), except that, as
+//! curl, `Authorization` and `Cookie` are not sent to another host than the one asked: ureq
+//! drops them on a redirect, and the ranges, sent to the URL after redirects, leave them out
+//! when its host differs.
 
 use crate::http::describe;
 use ureq::http::HeaderMap;
@@ -72,9 +77,56 @@ fn content_length(headers: &HeaderMap) -> Option<u64> {
     header(headers, "content-length")?.trim().parse().ok()
 }
 
-pub(crate) fn probe(agent: &Agent, url: &str) -> Result<Remote, String> {
-    let head = agent
-        .head(url)
+/// The `-H` headers meant for `url`: all of them for the URL the user gave; for another
+/// host (the final URL after a redirect), without the ones that carry credentials, as curl.
+pub(crate) fn headers_for(
+    headers: &[(String, String)],
+    given: &str,
+    url: &str,
+) -> Vec<(String, String)> {
+    let origin = |url: &str| {
+        url.parse::<ureq::http::Uri>().ok().map(|u| {
+            let scheme = u.scheme_str().unwrap_or("").to_ascii_lowercase();
+            let host = u.host().unwrap_or("").to_ascii_lowercase();
+            let port = u
+                .port_u16()
+                .unwrap_or(if scheme == "https" { 443 } else { 80 });
+            (scheme, host, port)
+        })
+    };
+    let same = origin(given).is_some() && origin(given) == origin(url);
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            same || !(name.eq_ignore_ascii_case("authorization")
+                || name.eq_ignore_ascii_case("cookie"))
+        })
+        .cloned()
+        .collect()
+}
+
+/// What a proxy's refusal of a plain-HTTP request means (a CONNECT refusal is worded in
+/// `proxy`).
+fn refusal(url: &str, status: ureq::http::StatusCode) -> String {
+    if status.as_u16() == 407 {
+        return format!(
+            "the proxy wants credentials for {url} (407 Proxy Authentication Required): \
+             give them as http://user:pass@host:port"
+        );
+    }
+    format!("{url} answered {status}")
+}
+
+pub(crate) fn probe(
+    agent: &Agent,
+    url: &str,
+    headers: &[(String, String)],
+) -> Result<Remote, String> {
+    let mut head = agent.head(url);
+    for (name, value) in headers {
+        head = head.header(name, value);
+    }
+    let head = head
         .call()
         .map_err(|e| format!("HEAD {url}: {}", describe(&e)))?;
     let status = head.status();
@@ -97,14 +149,17 @@ pub(crate) fn probe(agent: &Agent, url: &str) -> Result<Remote, String> {
         }
     }
     // HEAD refused (405, 501...) or no length: ask for the first byte.
-    let get = agent
-        .get(&remote.url)
+    let mut get = agent.get(&remote.url);
+    for (name, value) in headers_for(headers, url, &remote.url) {
+        get = get.header(name, value);
+    }
+    let get = get
         .header("Range", "bytes=0-0")
         .call()
         .map_err(|e| format!("GET {}: {}", remote.url, describe(&e)))?;
     let status = get.status();
     if !status.is_success() {
-        return Err(format!("{} answered {status}", remote.url));
+        return Err(refusal(&remote.url, status));
     }
     let headers = get.headers();
     check_identity(headers)?;

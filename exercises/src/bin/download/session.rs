@@ -2,17 +2,20 @@
 //!
 //! A segmented phase spawns one coroutine per segment (`gevent.spawn`), waits for all of their
 //! outcomes (`gevent.joinall`) while saving the control file twice a second, and turns the
-//! first failure into an exit line. A server that turns out not to serve ranges gets one
-//! stream instead; a file that changed on the server (found by `If-Range`) is fetched afresh,
-//! once.
+//! first failure into an exit line (of this file only: several files run their sessions at
+//! once, each on a thread of its own (`batch`), their coroutines on the one may scheduler). A
+//! server that turns out not to serve ranges gets one stream instead; a file that changed on
+//! the server (found by `If-Range`) is fetched afresh, once.
 
 use crate::cli::{Args, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Exit, exit};
+use crate::http;
 use crate::interrupt::Interrupt;
 use crate::part::{self, Control, PartPaths, Writer};
 use crate::plan::{self, Plan};
 use crate::probe::{self, Remote};
+use crate::progress::Board;
+use crate::share::{Shared, host_of};
 use crate::worker::{self, Job, Outcome};
-use crate::{http, progress};
 use std::cell::Cell;
 use std::fs::File;
 use std::panic::AssertUnwindSafe;
@@ -28,8 +31,16 @@ const MIN_SPLIT: u64 = 64 * 1024;
 /// What one run works with.
 pub(crate) struct Context<'a> {
     pub(crate) args: &'a Args,
+    /// The URL as given (before redirects).
+    pub(crate) url: String,
     pub(crate) interrupt: Interrupt,
-    pub(crate) options: http::HttpOptions<'a>,
+    pub(crate) options: &'a http::HttpOptions<'a>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) board: &'a Board,
+    /// The file's name before each note, when there are several files.
+    pub(crate) label: Option<String>,
+    /// No segment smaller than this (0: `-n` segments whatever the length).
+    pub(crate) min_segment: u64,
     pub(crate) output: PathBuf,
     pub(crate) paths: PartPaths,
     /// Totals over all phases, for the summary.
@@ -39,29 +50,44 @@ pub(crate) struct Context<'a> {
 
 /// Probes `url` on a coroutine and waits for the answer, or for Ctrl-C: a stalled probe (a
 /// name lookup, a connect, a HEAD that gets no answer) is left behind at once instead of after
-/// `--timeout`; the probe itself writes nothing.
+/// `--timeout`; the probe itself writes nothing. It holds a connection slot while it asks.
 pub(crate) fn probe_on_coroutine(
     interrupt: &Interrupt,
     agent: &Agent,
     url: &str,
+    headers: &[(String, String)],
+    shared: &Arc<Shared>,
 ) -> Result<Remote, Exit> {
     let (answer, answers) = crossbeam_channel::bounded(2);
     let on_ctrl_c = answer.clone();
-    interrupt.on_interrupt(move || {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_on_ctrl_c = stop.clone();
+    let _armed = interrupt.on_interrupt(move || {
+        stop_on_ctrl_c.store(true, Ordering::SeqCst);
         let _ = on_ctrl_c.send(None);
     });
-    let (agent, url) = (agent.clone(), url.to_string());
+    let (agent, url, headers, shared) = (
+        agent.clone(),
+        url.to_string(),
+        headers.to_vec(),
+        shared.clone(),
+    );
     // SAFETY (hidden by go!): see main.rs's header; the probe holds no thread-local across a
     // yield. A panic is caught and sent as a failure, since the sender kept for Ctrl-C would
     // otherwise leave the channel open and this wait endless.
     may::go!(move || {
-        let remote = std::panic::catch_unwind(AssertUnwindSafe(|| probe::probe(&agent, &url)))
-            .unwrap_or_else(|_| Err("the probe panicked".into()));
+        let remote = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let Some(_slot) = shared.slots.acquire(&host_of(&url), &stop) else {
+                return Err("stopped".to_string());
+            };
+            probe::probe(&agent, &url, &headers)
+        }))
+        .unwrap_or_else(|_| Err("the probe panicked".into()));
         let _ = answer.send(Some(remote));
     });
     match answers.recv() {
-        Ok(Some(remote)) => remote.map_err(|e| exit(EXIT_FAILED, e)),
-        Ok(None) | Err(_) => Err(exit(
+        Ok(Some(remote)) if !interrupt.happened() => remote.map_err(|e| exit(EXIT_FAILED, e)),
+        Ok(_) | Err(_) => Err(exit(
             EXIT_INTERRUPTED,
             "interrupted while asking the server about the file",
         )),
@@ -81,12 +107,12 @@ pub(crate) fn download(context: &Context, mut remote: Remote) -> Result<(u64, St
             Some(length) => {
                 let (plan, file) = prepare_segments(context, &remote, length, resume)?;
                 resume = false;
-                let count = u64::from(context.args.segments);
+                let count = context.segments(length);
                 run_phase(context, &remote, length, plan, file, count)?
             }
             None => {
                 if remote.length.is_none() {
-                    note(&format!(
+                    context.note(&format!(
                         "the length of {} is unknown: downloading it as one stream",
                         remote.url
                     ));
@@ -97,20 +123,27 @@ pub(crate) fn download(context: &Context, mut remote: Remote) -> Result<(u64, St
         match outcome {
             Outcome::Done => {
                 let length = remote.length.unwrap_or(0);
-                return Ok((length, format!("{} segments", context.args.segments)));
+                let count = context.segments(length);
+                return Ok((length, format!("{count} segments")));
             }
             Outcome::RangeIgnored(why) => {
-                note(&format!(
+                context.note(&format!(
                     "the server does not serve byte ranges ({why}): downloading one stream"
                 ));
                 let _ = std::fs::remove_file(&context.paths.control);
                 return download_whole(context, &remote);
             }
             Outcome::Changed if !restarted => {
-                note("the file changed on the server: downloading it afresh");
+                context.note("the file changed on the server: downloading it afresh");
                 restarted = true;
-                let agent = http::agent(&context.options).map_err(|e| exit(EXIT_USAGE, e))?;
-                remote = probe_on_coroutine(&context.interrupt, &agent, &context.args.url)?;
+                let agent = http::agent(context.options).map_err(|e| exit(EXIT_USAGE, e))?;
+                remote = probe_on_coroutine(
+                    &context.interrupt,
+                    &agent,
+                    &context.url,
+                    &context.args.headers,
+                    &context.shared,
+                )?;
             }
             Outcome::Changed => {
                 return Err(exit(EXIT_FAILED, "the file keeps changing on the server"));
@@ -142,13 +175,13 @@ fn prepare_segments(
                     )
                 })?;
                 let plan = Plan::resume(&saved, MIN_SPLIT);
-                note(&format!(
+                context.note(&format!(
                     "resuming: {} of {length} bytes already there",
                     plan.bytes_written()
                 ));
                 return Ok((Arc::new(plan), file));
             }
-            Err(why) => note(&format!("cannot resume ({why}): starting afresh")),
+            Err(why) => context.note(&format!("cannot resume ({why}): starting afresh")),
         }
     }
     let file = part::create_part(&paths.part, Some(length)).map_err(|e| {
@@ -157,7 +190,7 @@ fn prepare_segments(
             format!("cannot create {}: {e}", paths.part.display()),
         )
     })?;
-    let plan = Plan::new(length, u64::from(context.args.segments), MIN_SPLIT);
+    let plan = Plan::new(length, context.segments(length), MIN_SPLIT);
     Ok((Arc::new(plan), file))
 }
 
@@ -185,8 +218,24 @@ fn resumable(paths: &PartPaths, remote: &Remote, length: u64) -> Result<Vec<plan
     }
 }
 
-fn note(text: &str) {
-    eprintln!("download: {text}");
+impl Context<'_> {
+    /// `-n`, or fewer for a small file among several: no segment smaller than
+    /// `min_segment` (the other files keep the connections busy meanwhile).
+    pub(crate) fn segments(&self, length: u64) -> u64 {
+        let most = u64::from(self.args.segments);
+        match self.min_segment {
+            0 => most,
+            min => most.min(length.div_ceil(min)).max(1),
+        }
+    }
+
+    /// A line on stderr about this file (named when there are several).
+    pub(crate) fn note(&self, text: &str) {
+        match &self.label {
+            Some(label) => self.board.note(&format!("download: {label}: {text}")),
+            None => self.board.note(&format!("download: {text}")),
+        }
+    }
 }
 
 /// One segmented phase: a coroutine per segment, joined; the first outcome that is not
@@ -200,7 +249,7 @@ fn run_phase(
     count: u64,
 ) -> Result<Outcome, Exit> {
     let control = |plan: &Plan| Control {
-        url: context.args.url.clone(),
+        url: context.url.clone(),
         length,
         etag: remote.etag.clone(),
         last_modified: remote.last_modified.clone(),
@@ -208,7 +257,7 @@ fn run_phase(
     };
     let save = |plan: &Plan| {
         if let Err(e) = control(plan).save(&context.paths.control) {
-            note(&format!(
+            context.note(&format!(
                 "cannot save {}: {e}",
                 context.paths.control.display()
             ));
@@ -260,9 +309,9 @@ fn spawn_and_join(
     count: u64,
     tick: &dyn Fn(),
 ) -> Result<Outcome, Exit> {
-    let agent = http::agent(&context.options).map_err(|e| exit(EXIT_USAGE, e))?;
+    let agent = http::agent(context.options).map_err(|e| exit(EXIT_USAGE, e))?;
     let stop = Arc::new(AtomicBool::new(false));
-    context.interrupt.arm(&agent, &stop);
+    let _armed = context.interrupt.arm(&agent, &stop);
     let job = Arc::new(Job {
         agent: agent.clone(),
         url: remote.url.clone(),
@@ -273,11 +322,21 @@ fn spawn_and_join(
         stop: stop.clone(),
         retried: AtomicU64::new(0),
         stolen: AtomicU64::new(0),
+        headers: probe::headers_for(&context.args.headers, &context.url, &remote.url),
+        shared: context.shared.clone(),
+        host: host_of(&remote.url),
     });
-    let bar = progress::bar(length, plan.bytes_written());
+    let name = context
+        .output
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let bar = context.board.file_bar(&name, length, plan.bytes_written());
     let on_written = {
-        let bar = bar.clone();
-        move |n| bar.inc(n)
+        let (bar, total) = (bar.clone(), context.board.total());
+        move |n| {
+            bar.inc(n);
+            total.inc(n);
+        }
     };
     let on_error = {
         let stop = stop.clone();
@@ -305,7 +364,7 @@ fn spawn_and_join(
             Ok(handle) => handles.push(handle),
             Err(e) => {
                 stop.store(true, Ordering::SeqCst);
-                note(&format!("cannot start a coroutine: {e}"));
+                context.note(&format!("cannot start a coroutine: {e}"));
             }
         }
     }

@@ -6,11 +6,15 @@
 //! Here an answer is used only when it is `206` with exactly the `Content-Range` asked for;
 //! a dropped or stalled connection (ureq's per-read timeout) is retried from the byte it
 //! reached, with exponential backoff, up to `--retries` times per segment.
+//!
+//! A coroutine first takes a connection slot (`share`) and keeps it until it returns; every
+//! request carries the `-H` headers, and every read pays the shared `--limit-rate` bucket.
 
 use crate::http::describe;
 use crate::part::Chunk;
 use crate::plan::Plan;
 use crate::probe::{check_identity, content_range, header, validator};
+use crate::share::{Rate, Shared};
 use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,6 +38,21 @@ pub(crate) struct Job {
     pub(crate) stop: Arc<AtomicBool>,
     pub(crate) retried: AtomicU64,
     pub(crate) stolen: AtomicU64,
+    /// The `-H` headers for this URL (credentials already left out for another host).
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) shared: Arc<Shared>,
+    /// `host:port` of `url`, for the per-host connection count.
+    pub(crate) host: String,
+}
+
+impl Job {
+    fn get(&self) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+        let mut request = self.agent.get(&self.url);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        request
+    }
 }
 
 /// How a coroutine ended.
@@ -54,31 +73,44 @@ enum Attempt {
     Give(Outcome),
 }
 
-/// The two buffers of one coroutine, and the way to the writer thread.
-struct Buffers {
+/// The two buffers of one coroutine, and the way to the writer thread. They come from the
+/// run's pool and go back to it when the coroutine ends (once the writer has returned them),
+/// so that a hundred small files do not allocate and fault in a hundred pairs of buffers.
+struct Buffers<'a> {
     free: Vec<Vec<u8>>,
+    /// Buffers at the writer, not yet given back.
+    out: usize,
     returned: may::sync::mpsc::Receiver<Vec<u8>>,
     give_back: may::sync::mpsc::Sender<Vec<u8>>,
     writer: crossbeam_channel::Sender<Chunk>,
+    shared: &'a Shared,
 }
 
-impl Buffers {
-    fn new(writer: crossbeam_channel::Sender<Chunk>) -> Buffers {
+impl Buffers<'_> {
+    fn new(writer: crossbeam_channel::Sender<Chunk>, shared: &Shared) -> Buffers<'_> {
         let (give_back, returned) = may::sync::mpsc::channel();
         Buffers {
-            free: vec![vec![0; BUFFER_SIZE], vec![0; BUFFER_SIZE]],
+            free: vec![shared.buffer(), shared.buffer()],
+            out: 0,
             returned,
             give_back,
             writer,
+            shared,
         }
     }
 
     /// A free buffer; parks the coroutine until the writer gives one back.
     fn take(&mut self) -> Vec<u8> {
-        self.free
-            .pop()
-            .or_else(|| self.returned.recv().ok())
-            .unwrap_or_else(|| vec![0; BUFFER_SIZE])
+        if let Some(buffer) = self.free.pop() {
+            return buffer;
+        }
+        match self.returned.recv() {
+            Ok(buffer) => {
+                self.out -= 1;
+                buffer
+            }
+            Err(_) => vec![0; BUFFER_SIZE],
+        }
     }
 
     fn write(
@@ -101,18 +133,49 @@ impl Buffers {
         };
         self.writer
             .send(chunk)
-            .map_err(|_| Attempt::Give(Outcome::Failed("the file writer stopped".into())))
+            .map_err(|_| Attempt::Give(Outcome::Failed("the file writer stopped".into())))?;
+        self.out += 1;
+        Ok(())
+    }
+}
+
+impl Drop for Buffers<'_> {
+    /// Back to the pool, waiting (parked) for those still at the writer: it gives every
+    /// chunk back, written or not, unless it is gone (then the wait ends at once).
+    fn drop(&mut self) {
+        while self.out > 0 {
+            match self.returned.recv() {
+                Ok(buffer) => {
+                    self.out -= 1;
+                    self.free.push(buffer);
+                }
+                Err(_) => break,
+            }
+        }
+        self.shared.give_back(std::mem::take(&mut self.free));
     }
 }
 
 /// Fills `buffer` from `reader`: the bytes read, and why it stopped early (`None`: full;
 /// `Some(Ok)`: end of the body; `Some(Err)`: a read error).
-fn fill(reader: &mut impl Read, buffer: &mut [u8]) -> (usize, Option<Result<(), String>>) {
+/// With a rate limit, reads are small and each one is paid for.
+fn fill(
+    reader: &mut impl Read,
+    buffer: &mut [u8],
+    rate: Option<&Rate>,
+) -> (usize, Option<Result<(), String>>) {
     let mut filled = 0;
+    let piece = rate.map_or(buffer.len(), Rate::piece);
     while filled < buffer.len() {
-        match reader.read(&mut buffer[filled..]) {
+        let until = buffer.len().min(filled + piece);
+        match reader.read(&mut buffer[filled..until]) {
             Ok(0) => return (filled, Some(Ok(()))),
-            Ok(n) => filled += n,
+            Ok(n) => {
+                filled += n;
+                if let Some(rate) = rate {
+                    rate.pay(n);
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return (filled, Some(Err(describe_io(e)))),
         }
@@ -137,6 +200,7 @@ fn classify(error: ureq::Error) -> Attempt {
         | ureq::Error::Timeout(_)
         | ureq::Error::ConnectionFailed
         | ureq::Error::HostNotFound => Attempt::Retry(describe(&error)),
+        // The proxy's refusal (407, a bad answer) will not change on a retry.
         other => Attempt::Give(Outcome::Failed(describe(&other))),
     }
 }
@@ -153,7 +217,10 @@ fn backoff(job: &Job, attempt: u32) {
 
 /// One coroutine of a segmented download: segments until none is left to take or split.
 pub(crate) fn fetch_segments(job: &Job, writer: crossbeam_channel::Sender<Chunk>) -> Outcome {
-    let mut buffers = Buffers::new(writer);
+    let Some(_slot) = job.shared.slots.acquire(&job.host, &job.stop) else {
+        return Outcome::Stopped;
+    };
+    let mut buffers = Buffers::new(writer, &job.shared);
     while let Some((index, stolen)) = job.plan.next_job() {
         if stolen {
             job.stolen.fetch_add(1, Ordering::Relaxed);
@@ -202,8 +269,7 @@ fn fetch_segment(job: &Job, index: usize, buffers: &mut Buffers) -> Outcome {
 fn fetch_range(job: &Job, index: usize, buffers: &mut Buffers) -> Result<(), Attempt> {
     let (from, end) = job.plan.range(index);
     let mut request = job
-        .agent
-        .get(&job.url)
+        .get()
         .header("Range", format!("bytes={from}-{}", end - 1));
     if let Some(validator) = &job.validator {
         request = request.header("If-Range", validator);
@@ -253,7 +319,7 @@ fn fetch_range(job: &Job, index: usize, buffers: &mut Buffers) -> Result<(), Att
             return Err(Attempt::Give(Outcome::Stopped));
         }
         let mut buffer = buffers.take();
-        let (filled, ended) = fill(&mut reader, &mut buffer);
+        let (filled, ended) = fill(&mut reader, &mut buffer, job.shared.rate.as_ref());
         // The segment's end may have moved down (stolen): only bytes below it are kept.
         let (offset, taken) = job.plan.receive(index, filled as u64);
         buffers.write(index, offset, buffer, taken as usize)?;
@@ -272,7 +338,10 @@ fn fetch_range(job: &Job, index: usize, buffers: &mut Buffers) -> Result<(), Att
 /// The whole file as one plain GET, for a server without ranges or a length. Without ranges
 /// a retry starts again from the first byte.
 pub(crate) fn fetch_whole(job: &Job, writer: crossbeam_channel::Sender<Chunk>) -> Outcome {
-    let mut buffers = Buffers::new(writer);
+    let Some(_slot) = job.shared.slots.acquire(&job.host, &job.stop) else {
+        return Outcome::Stopped;
+    };
+    let mut buffers = Buffers::new(writer, &job.shared);
     let mut attempt = 0;
     loop {
         if job.stop.load(Ordering::Relaxed) {
@@ -299,7 +368,7 @@ pub(crate) fn fetch_whole(job: &Job, writer: crossbeam_channel::Sender<Chunk>) -
 }
 
 fn fetch_stream(job: &Job, buffers: &mut Buffers) -> Result<(), Attempt> {
-    let mut response = job.agent.get(&job.url).call().map_err(classify)?;
+    let mut response = job.get().call().map_err(classify)?;
     let status = response.status();
     match status.as_u16() {
         200..=205 => {}
@@ -327,7 +396,7 @@ fn fetch_stream(job: &Job, buffers: &mut Buffers) -> Result<(), Attempt> {
             return Err(Attempt::Give(Outcome::Stopped));
         }
         let mut buffer = buffers.take();
-        let (filled, ended) = fill(&mut reader, &mut buffer);
+        let (filled, ended) = fill(&mut reader, &mut buffer, job.shared.rate.as_ref());
         let (offset, taken) = job.plan.receive(0, filled as u64);
         buffers.write(0, offset, buffer, taken as usize)?;
         if taken < filled as u64 {
