@@ -265,8 +265,9 @@ fn spawn_joining_each_child_at_once_runs_them_one_after_the_other() {
     let [one, two] = children[..] else {
         panic!("two children expected:\n{run}");
     };
-    // As observed: the second child started after the first was gone.
-    assert!(one.overlap(two).is_zero(), "they overlapped:\n{run}");
+    // As observed: the second child started once the first was done. (Its answer reaches the
+    // parent before it has quite exited, so allow the few milliseconds of its exit.)
+    assert!(run.ticks(one.overlap(two)) < 0.5, "they overlapped:\n{run}");
     assert!(
         run.position("work_1 end") < run.position("work_2 start"),
         "{run}"

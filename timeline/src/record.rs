@@ -209,9 +209,17 @@ impl Task {
             .sum()
     }
 
-    /// How long this task and `other` both existed.
+    /// When it was first seen, and last seen before it exited: a zombie's time, after its end,
+    /// is left out.
+    pub fn alive(&self) -> (Duration, Duration) {
+        let living = self.spans.iter().filter(|s| s.state != State::Zombie);
+        let end = living.map(|s| s.end).max().unwrap_or(Duration::ZERO);
+        (self.lifetime().0, end)
+    }
+
+    /// How long this task and `other` were both alive (not yet exited).
     pub fn overlap(&self, other: &Task) -> Duration {
-        let (a, b) = (self.lifetime(), other.lifetime());
+        let (a, b) = (self.alive(), other.alive());
         a.1.min(b.1).saturating_sub(a.0.max(b.0))
     }
 }
@@ -451,7 +459,7 @@ mod tests {
         };
         let sleep = State::Waiting(Wait::Timer);
         let a = task(vec![span(0, 10, sleep), span(10, 20, State::Running)]);
-        let b = task(vec![span(5, 15, sleep)]);
+        let b = task(vec![span(5, 15, sleep), span(15, 30, State::Zombie)]);
         let record = Recorder::new(1, Duration::from_millis(1)).record;
         let both = record.time_with_at_least(2, &[&a, &b], |s| s == sleep);
         assert_eq!(both, Duration::from_millis(5));
