@@ -8,6 +8,9 @@
 //! they were, how long they overlapped, how long `n` of them slept at once), and [`chart`] and
 //! [`trace`] draw it for a person: a text chart, or a Chrome trace for Perfetto.
 //!
+//! The kernel sees threads, not coroutines: [`spans`] reads the rows a coroutine lesson writes
+//! for its coroutines when asked (`TIMELINE_SPANS`).
+//!
 //! The `timeline` binary runs a lesson (or any program) under the observer and draws it;
 //! `testkit` runs the lessons' tests under the same observer. Linux only: it reads `/proc`.
 
