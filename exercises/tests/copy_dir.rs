@@ -760,3 +760,487 @@ fn assert_no_truncated_file(src: &Path, dest: &Path) {
         "everything was copied: the copy was not interrupted"
     );
 }
+
+// --- extended attributes and ACLs (issue 16) ---------------------------------------------------
+
+/// Whether the filesystem of `dir` keeps `user.*` attributes (the target dir's ext4 does).
+fn keeps_user_xattrs(dir: &Path) -> bool {
+    let probe = dir.join(".xattr_probe");
+    write(&probe, b"");
+    let kept = set_xattr(&probe, "user.probe", b"1").is_ok();
+    fs::remove_file(&probe).unwrap();
+    kept
+}
+
+#[test]
+fn extended_attributes_and_acls_are_copied_on_files_folders_and_symlinks() {
+    let scratch = Scratch::new();
+    let (src, dest) = (scratch.join("src"), scratch.join("dest"));
+    small_tree(&src);
+    if !keeps_user_xattrs(&src) {
+        eprintln!("skipped: the scratch filesystem keeps no user.* extended attributes");
+        return;
+    }
+    symlink("top.txt", src.join("link")).unwrap();
+    let root = nix::unistd::geteuid().is_root();
+    set_xattr(&src.join("top.txt"), "user.color", b"red").unwrap();
+    set_xattr(&src.join("top.txt"), "user.empty", b"").unwrap();
+    set_xattr(&src.join("a/one.txt"), "user.big", &[7u8; 3000]).unwrap();
+    // A list of names longer than the copier's first buffer is likely to be (> 1 KiB).
+    for n in 0..40 {
+        let name = format!("user.a_rather_long_attribute_name_{n:02}");
+        set_xattr(&src.join("a/b/c"), &name, b"v").unwrap();
+    }
+    set_xattr(&src.join("a/b"), "user.folder", b"blue").unwrap();
+    set_xattr(&src, "user.top", b"DEST itself").unwrap();
+    // setfacl -m u:65534:r, on a file and as a folder's default (new entries inherit it).
+    let acls = set_xattr(
+        &src.join("a/one.txt"),
+        "system.posix_acl_access",
+        &acl_with_user(65534),
+    )
+    .is_ok()
+        && set_xattr(
+            &src.join("a"),
+            "system.posix_acl_default",
+            &acl_with_user(65534),
+        )
+        .is_ok();
+    if root {
+        set_xattr(&src.join("a/empty"), "trusted.note", b"root only").unwrap();
+        set_xattr(&src.join("a/empty"), "security.note", b"as root").unwrap();
+        set_xattr(&src.join("link"), "trusted.on_link", b"a link's own").unwrap();
+    }
+    small_tree_times(&src); // attributes changed no time, but be sure
+
+    let run = run([&src, &dest]).success();
+    assert_eq!(
+        run.stderr, "",
+        "a warning where the filesystem keeps them: {run}"
+    );
+    assert_same_tree(&src, &dest);
+    let mut compared = 0;
+    for path in all_paths(&src).into_iter().chain([PathBuf::from("")]) {
+        let (from, to) = (xattrs(&src.join(&path)), xattrs(&dest.join(&path)));
+        assert_eq!(to, from, "{}: other extended attributes", path.display());
+        compared += from.len();
+    }
+    let expected = 45 + if acls { 2 } else { 0 } + if root { 3 } else { 0 };
+    assert!(
+        compared >= expected,
+        "only {compared} attributes seen, {expected} set"
+    );
+    if acls {
+        assert!(xattrs(&dest.join("a")).contains_key("system.posix_acl_default"));
+        // The default ACL is given to the copy of `a` after its contents: they did not inherit
+        // it (their source has no ACL).
+        assert!(!xattrs(&dest.join("a/empty")).contains_key("system.posix_acl_access"));
+    }
+    // A file with none in SRC has none in DEST.
+    assert!(
+        xattrs(&dest.join("a/b/c/deep.bin"))
+            .keys()
+            .all(|k| !k.starts_with("user."))
+    );
+}
+
+#[test]
+fn a_copy_into_a_folder_with_a_default_acl_adds_no_acl_its_source_lacks() {
+    // The second copy writes into folders that already have their default ACL (from the first):
+    // a new file inherits an ACL there, which its source does not have.
+    let scratch = Scratch::new();
+    let (src, dest) = (scratch.join("src"), scratch.join("dest"));
+    small_tree(&src);
+    if set_xattr(
+        &src.join("a"),
+        "system.posix_acl_default",
+        &acl_with_user(65534),
+    )
+    .is_err()
+    {
+        eprintln!("skipped: the scratch filesystem keeps no ACLs");
+        return;
+    }
+    small_tree_times(&src);
+    run([&src, &dest]).success();
+    write(&src.join("a/new.txt"), b"written after the first copy");
+    // It inherited an ACL in SRC too: without it, it is a file with none in such a folder.
+    let _ = rustix::fs::lremovexattr(src.join("a/new.txt"), "system.posix_acl_access");
+    set_mode(&src.join("a/new.txt"), 0o640);
+    // A new folder: it inherited both ACLs in SRC; without them, a folder with none.
+    fs::create_dir(src.join("a/new_folder")).unwrap();
+    for acl in ["system.posix_acl_access", "system.posix_acl_default"] {
+        let _ = rustix::fs::lremovexattr(src.join("a/new_folder"), acl);
+    }
+    set_mode(&src.join("a/new_folder"), 0o750);
+    small_tree_times(&src);
+    run([&src, &dest]).success();
+    assert_same_tree(&src, &dest);
+    for path in ["a/new.txt", "a/one.txt", "a/new_folder"] {
+        let acls: Vec<String> = xattrs(&dest.join(path))
+            .into_keys()
+            .filter(|name| name.starts_with("system.posix_acl"))
+            .collect();
+        assert_eq!(
+            acls,
+            Vec::<String>::new(),
+            "{path}: ACLs its source does not have"
+        );
+    }
+}
+
+/// `small_tree`'s times again (setting an attribute changes no time, but ctime only).
+fn small_tree_times(root: &Path) {
+    for (i, path) in [
+        "top.txt",
+        "a/one.txt",
+        "a/b/c/deep.bin",
+        "a/empty",
+        "a/b/c",
+        "a/b",
+        "a",
+        ".",
+    ]
+    .iter()
+    .enumerate()
+    {
+        set_times(
+            &root.join(path),
+            1_600_000_000 + i as u64,
+            123_456_789 + i as u32,
+        );
+    }
+}
+
+#[test]
+fn a_dest_filesystem_without_xattrs_gets_one_warning_and_the_copy_goes_on() {
+    // ramfs keeps no extended attributes at all: every set is refused with EOPNOTSUPP.
+    let scratch = Scratch::new();
+    let src = scratch.join("src");
+    small_tree(&src);
+    if !keeps_user_xattrs(&src) {
+        eprintln!("skipped: the scratch filesystem keeps no user.* extended attributes");
+        return;
+    }
+    for path in ["top.txt", "a/one.txt", "a/b/c/deep.bin", "a/b", "."] {
+        set_xattr(&src.join(path), "user.color", b"red").unwrap();
+    }
+    small_tree_times(&src);
+    let mount = scratch.join("ramfs");
+    let _disk = match Tmpfs::ramfs(&mount) {
+        Ok(disk) => disk,
+        Err(reason) => {
+            eprintln!("skipped: cannot mount a ramfs, a filesystem without xattrs ({reason})");
+            return;
+        }
+    };
+    let warned = run([&src, &mount.join("dest")]);
+    assert_eq!(warned.status.code(), Some(0), "{warned}");
+    assert_eq!(
+        warned.stderr.lines().count(),
+        1,
+        "not one warning line: {warned}"
+    );
+    assert!(
+        warned.stderr.to_lowercase().contains("attribute"),
+        "the warning does not say what is lost: {warned}"
+    );
+    assert_same_tree(&src, &mount.join("dest"));
+
+    let quiet = run([
+        "-q".as_ref(),
+        src.as_os_str(),
+        mount.join("quiet").as_os_str(),
+    ]);
+    assert_eq!(quiet.status.code(), Some(0), "{quiet}");
+    assert_eq!(
+        (quiet.stdout.as_str(), quiet.stderr.as_str()),
+        ("", ""),
+        "-q: {quiet}"
+    );
+    assert_same_tree(&src, &mount.join("quiet"));
+}
+
+// --- --delete (issue 16) -----------------------------------------------------------------------
+
+#[test]
+fn delete_removes_what_src_lacks_links_as_links_and_counts_it() {
+    let scratch = Scratch::new();
+    let (src, dest) = (scratch.join("src"), scratch.join("dest"));
+    small_tree(&src);
+    symlink("top.txt", src.join("link")).unwrap();
+    run([&src, &dest]).success();
+    // Outside DEST, reached by links in DEST: nothing there may be touched.
+    write(&scratch.join("outside/keep.txt"), b"outside");
+    // In DEST only: 1 file, 1 link to a folder outside, 1 dangling link, 1 folder with 2
+    // entries inside (a file and a link to a folder), 1 file deep in a folder SRC has.
+    write(&dest.join("stale.txt"), b"gone");
+    symlink(scratch.join("outside"), dest.join("a/to_outside")).unwrap();
+    symlink("nowhere", dest.join("dangling")).unwrap();
+    write(&dest.join("old/inside.txt"), b"gone");
+    symlink(scratch.join("outside"), dest.join("old/linked")).unwrap();
+    write(&dest.join("a/b/c/extra.bin"), b"gone");
+    small_tree_times(&src);
+    let run = run(["--delete".as_ref(), src.as_os_str(), dest.as_os_str()]).success();
+    assert_same_tree(&src, &dest); // exactly SRC's paths, and folder times after the removals
+    assert_eq!(
+        fs::read(scratch.join("outside/keep.txt")).unwrap(),
+        b"outside",
+        "a link in DEST was followed"
+    );
+    assert!(
+        run.stdout.contains("7 removed"),
+        "the summary does not count 7: {run}"
+    );
+}
+
+#[test]
+fn delete_with_dry_run_only_lists() {
+    let scratch = Scratch::new();
+    let (src, dest) = (scratch.join("src"), scratch.join("dest"));
+    small_tree(&src);
+    run([&src, &dest]).success();
+    write(&dest.join("stale.txt"), b"stays");
+    write(&dest.join("old/inside.txt"), b"stays");
+    let before = all_paths(&dest);
+    let run = run([
+        "--delete".as_ref(),
+        "--dry-run".as_ref(),
+        src.as_os_str(),
+        dest.as_os_str(),
+    ])
+    .success();
+    assert_eq!(all_paths(&dest), before, "a dry run removed something");
+    for listed in ["stale.txt", "old/inside.txt", "old"] {
+        assert!(
+            run.stdout
+                .lines()
+                .any(|line| line.trim_end_matches('/').ends_with(listed)),
+            "{listed} not listed: {run}"
+        );
+    }
+    for kept in ["top.txt", "a/one.txt"] {
+        assert!(
+            !run.stdout
+                .lines()
+                .any(|line| line.contains("delet") && line.ends_with(kept)),
+            "{kept} listed for removal: {run}"
+        );
+    }
+}
+
+#[test]
+fn delete_reports_a_path_it_cannot_remove_and_removes_the_rest() {
+    let scratch = Scratch::new();
+    let (src, dest) = (scratch.join("src"), scratch.join("dest"));
+    small_tree(&src);
+    run([&src, &dest]).success();
+    write(&dest.join("old/locked.txt"), b"cannot go");
+    write(&dest.join("old/other.txt"), b"gone");
+    write(&dest.join("stale.txt"), b"gone");
+    // As root (CI) an immutable file; else a read-only folder.
+    let _immutable = Immutable::set(&dest.join("old/locked.txt"));
+    if _immutable.is_none() {
+        set_mode(&dest.join("old"), 0o555);
+        if nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: no immutable files here, and root ignores a folder's mode");
+            return;
+        }
+    }
+    let run = run(["--delete".as_ref(), src.as_os_str(), dest.as_os_str()]);
+    assert_eq!(run.status.code(), Some(1), "{run}");
+    assert!(
+        run.stderr.contains("locked.txt"),
+        "the failure is not named: {run}"
+    );
+    assert!(!run.stderr.contains("panicked"), "{run}");
+    assert!(
+        !dest.join("stale.txt").exists(),
+        "the rest was not removed: {run}"
+    );
+    assert!(dest.join("old/locked.txt").exists());
+    assert_same_tree(&src.join("a"), &dest.join("a"));
+}
+
+#[test]
+fn delete_refuses_when_src_is_inside_dest() {
+    let scratch = Scratch::new();
+    let dest = scratch.join("dest");
+    let src = dest.join("sub/src");
+    small_tree(&src);
+    write(&dest.join("other.txt"), b"stays");
+    let before = all_paths(&dest);
+    let run = run(["--delete".as_ref(), src.as_os_str(), dest.as_os_str()]);
+    assert_eq!(run.status.code(), Some(2), "{run}");
+    assert_eq!(run.stderr.lines().count(), 1, "not one line: {run}");
+    assert_eq!(all_paths(&dest), before, "something was written or removed");
+}
+
+// --- --exclude, --exclude-from (issue 16) ------------------------------------------------------
+
+/// A tree for the patterns: which paths each pattern must leave out is in the test.
+fn pattern_tree(root: &Path) {
+    for path in [
+        "top.txt",
+        "main.o",
+        "src/lib.c",
+        "src/deep/er/util.o",
+        "build/out.bin",
+        "src/build/cache.bin",
+        "notes/build", // a file named build: `build/` is for folders
+        "sub/top.txt", // not at SRC's top: `/top.txt` is anchored
+        "docs/readme.txt",
+        "docs/x/y/page.md",
+        "other/page.md", // not under docs: `/docs/**/*.md` is anchored
+        "keep/me.txt",
+    ] {
+        write(&root.join(path), path.as_bytes());
+    }
+}
+
+/// The paths `pattern_tree` leaves after the patterns `*.o`, `build/`, `/top.txt`,
+/// `/docs/**/*.md`.
+fn pattern_tree_kept() -> Vec<&'static str> {
+    vec![
+        "src/lib.c",
+        "notes/build",
+        "sub/top.txt",
+        "docs/readme.txt",
+        "other/page.md",
+        "keep/me.txt",
+    ]
+}
+
+fn files_under(root: &Path) -> Vec<String> {
+    all_paths(root)
+        .into_iter()
+        .filter(|p| !root.join(p).is_dir())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn exclude_patterns_have_rsyncs_meaning() {
+    let scratch = Scratch::new();
+    let (src, dest) = (scratch.join("src"), scratch.join("dest"));
+    pattern_tree(&src);
+    let run = run([
+        "--exclude",
+        "*.o",
+        "--exclude",
+        "build/",
+        "--exclude",
+        "/top.txt",
+        "--exclude",
+        "/docs/**/*.md",
+        src.to_str().unwrap(),
+        dest.to_str().unwrap(),
+    ])
+    .success();
+    let mut kept = pattern_tree_kept();
+    kept.sort();
+    assert_eq!(files_under(&dest), kept, "{run}");
+    assert!(!dest.join("build").exists(), "an excluded folder was made");
+}
+
+#[test]
+fn exclude_from_reads_a_file_of_patterns() {
+    let scratch = Scratch::new();
+    let (src, dest) = (scratch.join("src"), scratch.join("dest"));
+    pattern_tree(&src);
+    let list = scratch.join("patterns");
+    fs::write(
+        &list,
+        "# object files\n*.o\n\n; folders named build\nbuild/\n/top.txt\n/docs/**/*.md\n",
+    )
+    .unwrap();
+    run([
+        "--exclude-from".as_ref(),
+        list.as_os_str(),
+        src.as_os_str(),
+        dest.as_os_str(),
+    ])
+    .success();
+    let mut kept = pattern_tree_kept();
+    kept.sort();
+    assert_eq!(files_under(&dest), kept);
+
+    let missing = run([
+        "--exclude-from".as_ref(),
+        scratch.join("no_such_file").as_os_str(),
+        src.as_os_str(),
+        scratch.join("dest2").as_os_str(),
+    ]);
+    assert_eq!(missing.status.code(), Some(1), "{missing}");
+    assert_eq!(missing.stderr.lines().count(), 1, "not one line: {missing}");
+    assert!(
+        !scratch.join("dest2").exists(),
+        "copied despite the missing pattern file"
+    );
+}
+
+#[test]
+fn excluded_paths_are_not_removed_by_delete() {
+    let scratch = Scratch::new();
+    let (src, dest) = (scratch.join("src"), scratch.join("dest"));
+    small_tree(&src);
+    run([&src, &dest]).success();
+    write(&dest.join("a/kept.o"), b"excluded: stays");
+    write(
+        &dest.join("cache/deep/kept.bin"),
+        b"in an excluded folder: stays",
+    );
+    write(&dest.join("a/stale.txt"), b"gone");
+    write(&src.join("a/new.o"), b"excluded: not copied");
+    small_tree_times(&src);
+    run([
+        "--delete".as_ref(),
+        "--exclude".as_ref(),
+        "*.o".as_ref(),
+        "--exclude".as_ref(),
+        "cache/".as_ref(),
+        src.as_os_str(),
+        dest.as_os_str(),
+    ])
+    .success();
+    assert!(
+        dest.join("a/kept.o").exists(),
+        "an excluded file was removed"
+    );
+    assert!(
+        dest.join("cache/deep/kept.bin").exists(),
+        "an excluded folder was emptied"
+    );
+    assert!(
+        !dest.join("a/stale.txt").exists(),
+        "not excluded, and not removed"
+    );
+    assert!(
+        !dest.join("a/new.o").exists(),
+        "an excluded file was copied"
+    );
+}
+
+#[test]
+fn a_bad_pattern_is_a_usage_error_and_help_says_what_is_kept() {
+    let scratch = Scratch::new();
+    let src = scratch.join("src");
+    small_tree(&src);
+    let run_bad = run([
+        "--exclude".as_ref(),
+        "[unclosed".as_ref(),
+        src.as_os_str(),
+        scratch.join("dest").as_os_str(),
+    ]);
+    run_bad.usage_error();
+    assert!(
+        !scratch.join("dest").exists(),
+        "copied despite a bad pattern"
+    );
+    let help = run(["--help"]).success();
+    for word in ["xattr", "ACL", "--delete", "--exclude", "--exclude-from"] {
+        let said = help.stdout.to_lowercase().contains(&word.to_lowercase())
+            || (word == "xattr" && help.stdout.contains("extended attributes"));
+        assert!(said, "--help does not mention {word}: {help}");
+    }
+}

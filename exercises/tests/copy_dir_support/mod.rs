@@ -1,5 +1,6 @@
 //! Helpers for `tests/copy_dir.rs`: scratch folders, trees to copy, a run of the program, and
-//! a comparison of two trees (types, bytes, modes, nanosecond times, symlink targets).
+//! a comparison of two trees (types, bytes, modes, nanosecond times, symlink targets), extended
+//! attributes and ACLs read and written by raw system call, and mounts for odd filesystems.
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -298,9 +299,18 @@ pub(crate) struct Tmpfs(PathBuf);
 
 impl Tmpfs {
     pub(crate) fn mount(at: &Path, size: &str) -> Result<Self, String> {
+        Self::mount_kind(at, "tmpfs", &format!("size={size}"))
+    }
+
+    /// A ramfs at `at`: a filesystem that keeps no extended attributes at all (`EOPNOTSUPP`).
+    pub(crate) fn ramfs(at: &Path) -> Result<Self, String> {
+        Self::mount_kind(at, "ramfs", "mode=0755")
+    }
+
+    fn mount_kind(at: &Path, kind: &str, options: &str) -> Result<Self, String> {
         fs::create_dir_all(at).unwrap();
         let output = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .args(["-t", kind, "-o", options, kind])
             .arg(at)
             .output()
             .map_err(|e| format!("cannot run mount: {e}"))?;
@@ -316,4 +326,75 @@ impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.0).status();
     }
+}
+
+/// Sets the extended attribute `name` of `path` (the link itself for a symlink).
+pub(crate) fn set_xattr(path: &Path, name: &str, value: &[u8]) -> io::Result<()> {
+    rustix::fs::lsetxattr(path, name, value, rustix::fs::XattrFlags::empty())?;
+    Ok(())
+}
+
+/// Every extended attribute of `path` we can read (the link itself for a symlink), by name.
+pub(crate) fn xattrs(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut names = vec![0u8; 1 << 16];
+    let mut found = std::collections::BTreeMap::new();
+    let Ok(len) = rustix::fs::llistxattr(path, &mut names[..]) else {
+        return found;
+    };
+    for name in names[..len].split(|&b| b == 0).filter(|n| !n.is_empty()) {
+        let name = String::from_utf8_lossy(name).into_owned();
+        let mut value = vec![0u8; 1 << 16];
+        if let Ok(got) = rustix::fs::lgetxattr(path, name.as_str(), &mut value[..]) {
+            value.truncate(got);
+            found.insert(name, value);
+        }
+    }
+    found
+}
+
+/// A POSIX ACL as the kernel stores it in `system.posix_acl_access` or `..._default`: the
+/// owner `rw-`, user `uid` `r--`, the group `r--`, mask `r--`, others `r--` (what
+/// `setfacl -m u:UID:r` gives a 0644 file).
+pub(crate) fn acl_with_user(uid: u32) -> Vec<u8> {
+    const UNDEFINED: u32 = u32::MAX;
+    let entries: [(u16, u16, u32); 5] = [
+        (0x01, 6, UNDEFINED), // ACL_USER_OBJ
+        (0x02, 4, uid),       // ACL_USER
+        (0x04, 4, UNDEFINED), // ACL_GROUP_OBJ
+        (0x10, 4, UNDEFINED), // ACL_MASK
+        (0x20, 4, UNDEFINED), // ACL_OTHER
+    ];
+    let mut acl = 2u32.to_le_bytes().to_vec(); // POSIX_ACL_XATTR_VERSION
+    for (tag, perm, id) in entries {
+        acl.extend(tag.to_le_bytes());
+        acl.extend(perm.to_le_bytes());
+        acl.extend(id.to_le_bytes());
+    }
+    acl
+}
+
+/// A file made immutable (`chattr +i`: not even root may remove it) until dropped. `None`
+/// where the flag cannot be set (not root, or a filesystem without it).
+pub(crate) struct Immutable(PathBuf);
+
+impl Immutable {
+    pub(crate) fn set(path: &Path) -> Option<Self> {
+        set_immutable(path, true).ok()?;
+        Some(Immutable(path.to_path_buf()))
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = set_immutable(&self.0, false);
+    }
+}
+
+fn set_immutable(path: &Path, on: bool) -> io::Result<()> {
+    use rustix::fs::{IFlags, ioctl_getflags, ioctl_setflags};
+    let file = File::open(path)?;
+    let mut flags = ioctl_getflags(&file)?;
+    flags.set(IFlags::IMMUTABLE, on);
+    ioctl_setflags(&file, flags)?;
+    Ok(())
 }

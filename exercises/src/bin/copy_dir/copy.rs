@@ -1,7 +1,8 @@
 //! What a worker does with one path: a regular file or a symlink, written where nobody sees it
 //! (a regular file as an unnamed inode in its destination folder, else under a temporary name
 //! next to its destination) and given its real name only once complete, data and metadata
-//! ([`temp`]). All calls are relative to the open source and destination folders of the job.
+//! ([`temp`]), extended attributes and ACLs included ([`xattrs`]). All calls are relative to the
+//! open source and destination folders of the job.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{File, Metadata};
@@ -18,12 +19,14 @@ use nix::sys::stat::{FileStat, Mode as Perms, fstatat};
 use crate::data;
 use crate::links::HardLinks;
 use crate::meta;
-use crate::report::Outcome;
+use crate::report::{Outcome, Report};
 use crate::temp::{self, Temp};
+use crate::xattrs::{self, Copied, Node};
 
 /// A folder of SRC and its copy in DEST, opened once by the walker and shared by the jobs in it.
 pub(crate) struct Folder {
     pub(crate) src: OwnedFd,
+    pub(crate) src_path: PathBuf,
     /// `None` only in a dry run, when the folder does not exist in DEST.
     pub(crate) dest: Option<OwnedFd>,
     pub(crate) dest_path: PathBuf,
@@ -31,6 +34,9 @@ pub(crate) struct Folder {
     pub(crate) shown: PathBuf,
     /// The destination folder is set-group-ID: a new file gets its group, not ours.
     pub(crate) group_inherited: bool,
+    /// The destination folder has a default ACL (from an earlier copy): its new files inherit
+    /// an ACL, to be removed where the source has none.
+    pub(crate) inherits_acl: bool,
     /// Write this folder's files under temporary names, not unnamed: its filesystem refused an
     /// unnamed file (`O_TMPFILE`), or a name was taken already (a copy over an earlier one, which
     /// needs a rename anyway).
@@ -81,7 +87,12 @@ fn dest_folder(job: &Job) -> io::Result<BorrowedFd<'_>> {
 }
 
 /// Copies the regular file `job.name`.
-pub(crate) fn file(job: &Job, mode: Mode, links: &HardLinks) -> io::Result<Outcome> {
+pub(crate) fn file(
+    job: &Job,
+    mode: Mode,
+    links: &HardLinks,
+    report: &Report,
+) -> io::Result<Outcome> {
     if mode.no_clobber && existing(job).is_some() {
         return Ok(Outcome::Exists);
     }
@@ -101,7 +112,7 @@ pub(crate) fn file(job: &Job, mode: Mode, links: &HardLinks) -> io::Result<Outco
             return Ok(Outcome::Deferred);
         }
     }
-    let result = copy_regular(&source, &source_meta, job, mode);
+    let result = copy_regular(&source, &source_meta, job, mode, report);
     if result.is_err() && source_meta.nlink() > 1 {
         links.first_failed(&source_meta);
     }
@@ -113,6 +124,7 @@ fn copy_regular(
     source_meta: &Metadata,
     job: &Job,
     mode: Mode,
+    report: &Report,
 ) -> io::Result<Outcome> {
     if mode.update
         && existing(job).is_some_and(|there| meta::same_size_and_mtime(&there, source_meta))
@@ -128,7 +140,7 @@ fn copy_regular(
     let unnamed = temp::create_unnamed(folder, creation, &job.folder.temp_names)
         .map_err(context("cannot create the file"))?;
     if let Some(copy) = unnamed {
-        fill(source, source_meta, &copy, job)?;
+        fill(source, source_meta, &copy, job, report)?;
         return placed(
             temp::name_unnamed(
                 folder,
@@ -144,22 +156,56 @@ fn copy_regular(
     let copy = temp
         .create_file(creation)
         .map_err(context("cannot create the temporary file"))?;
-    fill(source, source_meta, &copy, job)?;
+    fill(source, source_meta, &copy, job, report)?;
     drop(copy);
     placed(temp.place(&job.name, mode.no_clobber), done)
 }
 
 /// Writes the data and metadata of `source` into the new, empty `copy`.
-fn fill(source: &File, source_meta: &Metadata, copy: &File, job: &Job) -> io::Result<()> {
+fn fill(
+    source: &File,
+    source_meta: &Metadata,
+    copy: &File,
+    job: &Job,
+    report: &Report,
+) -> io::Result<()> {
     data::copy(source, copy, source_meta.len(), source_meta.blocks() * 512)
         .map_err(context("copying the data"))?;
-    meta::apply_to_file(copy, source_meta, job.folder.group_inherited)
-        .map_err(context("setting mode and times"))
+    let attributes = || {
+        attributes(
+            Node::Fd(source.as_fd()),
+            Node::Fd(copy.as_fd()),
+            || job.shown(),
+            report,
+        )?;
+        if job.folder.inherits_acl {
+            xattrs::drop_inherited_acl(source, copy, source_meta.mode())?;
+        }
+        Ok(())
+    };
+    meta::apply_to_file(copy, source_meta, job.folder.group_inherited, attributes)
+        .map_err(context("setting the metadata"))
+}
+
+/// Copies the extended attributes of `from` to `to` (`shown()` in messages, only computed for
+/// one: an allocation per file costs a lock shared with the walker); a destination filesystem
+/// that refuses them is warned about once, and is no failure.
+pub(crate) fn attributes(
+    from: Node<'_>,
+    to: Node<'_>,
+    shown: impl FnOnce() -> PathBuf,
+    report: &Report,
+) -> io::Result<()> {
+    match xattrs::copy(from, to)? {
+        Copied::Done => {}
+        Copied::Refused { dev, error } => report.xattrs_refused(dev, &shown(), error),
+    }
+    Ok(())
 }
 
 /// Copies the symlink `job.name` as a symlink with the same target, never following it: a
 /// link to `..` cannot make the copy loop, and a dangling link is copied as it is.
-pub(crate) fn symlink(job: &Job, mode: Mode) -> io::Result<Outcome> {
+pub(crate) fn symlink(job: &Job, mode: Mode, report: &Report) -> io::Result<Outcome> {
     if mode.no_clobber && existing(job).is_some() {
         return Ok(Outcome::Exists);
     }
@@ -176,8 +222,13 @@ pub(crate) fn symlink(job: &Job, mode: Mode) -> io::Result<Outcome> {
     temp.create_symlink(&target)
         .map_err(context("cannot create the link"))?;
     let (folder, name) = temp.at();
-    meta::apply_to_symlink(folder, name, &source_meta)
-        .map_err(context("setting the link's times"))?;
+    let attributes = || {
+        let from = xattrs::in_folder(job.folder.src.as_fd(), &job.folder.src_path, &job.name);
+        let to = xattrs::in_folder(folder, &job.folder.dest_path, OsStr::new(name));
+        attributes(Node::Path(&from), Node::Path(&to), || job.shown(), report)
+    };
+    meta::apply_to_symlink(folder, name, &source_meta, attributes)
+        .map_err(context("setting the link's metadata"))?;
     placed(temp.place(&job.name, mode.no_clobber), Outcome::Symlinked)
 }
 

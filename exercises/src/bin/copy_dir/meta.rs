@@ -2,8 +2,9 @@
 //! (only root may give a file away, so only as root), and access and modification times to
 //! the nanosecond (`futimens`/`utimensat`; Python's float seconds would round them).
 //!
-//! Order matters: `chown` clears set-user-ID bits, so it comes before `chmod`; and the times
-//! come last, since any other change would touch them.
+//! Order matters: `chown` clears set-user-ID bits and `security.capability`, so it comes before
+//! `chmod` and the extended attributes ([`crate::xattrs`]); and the times come last, since any
+//! other change would touch them.
 //!
 //! A file is created with its final permission bits already, so for most files `chown` and
 //! `chmod` are not needed at all: two system calls fewer per file, which shows on small files.
@@ -53,16 +54,19 @@ pub(crate) fn creation_mode(source: &Metadata) -> u32 {
 
 /// Gives the open file `file`, created with [`creation_mode`], the mode, owner and times of
 /// `source`. `group_inherited`: its folder is set-group-ID, so the file got the folder's group.
+/// `attributes` copies the extended attributes, after the owner and before mode and times.
 pub(crate) fn apply_to_file(
     file: &File,
     source: &Metadata,
     group_inherited: bool,
+    attributes: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<()> {
     let owner = owner_to_set(source, group_inherited);
     if let Some((uid, gid)) = owner {
         // Best effort, as cp -a: an id this system cannot map is not worth failing the file.
         let _ = fchown(file, uid, gid);
     }
+    attributes()?;
     // Special bits are not given at creation (and chown clears them); the umask may have
     // removed some permission bits.
     if source.mode() & 0o7000 != 0 || creation_mode(source) & identity().umask != 0 {
@@ -74,11 +78,17 @@ pub(crate) fn apply_to_file(
 
 /// Gives the folder `dir` the mode, owner and times of `source` (called after its contents
 /// are written: a 0555 folder could not be filled afterwards, and every file written into a
-/// folder changes its modification time).
-pub(crate) fn apply_to_dir(dir: &Path, source: &Metadata) -> io::Result<()> {
+/// folder changes its modification time). `attributes` as for [`apply_to_file`]: a default
+/// ACL set only now is not inherited by the copies written into the folder.
+pub(crate) fn apply_to_dir(
+    dir: &Path,
+    source: &Metadata,
+    attributes: impl FnOnce() -> io::Result<()>,
+) -> io::Result<()> {
     if let Some((uid, gid)) = owner_to_set(source, true) {
         let _ = fchownat(AT_FDCWD, dir, uid, gid, AtFlags::empty());
     }
+    attributes()?;
     fchmodat(AT_FDCWD, dir, mode_of(source), FchmodatFlags::FollowSymlink)?;
     utimensat(
         AT_FDCWD,
@@ -91,15 +101,17 @@ pub(crate) fn apply_to_dir(dir: &Path, source: &Metadata) -> io::Result<()> {
 }
 
 /// Gives the symlink `name` in `folder` (the link itself, not what it points to) the owner and
-/// times of `source`. Linux has no modes on symlinks.
+/// times of `source`. Linux has no modes on symlinks. `attributes` as for [`apply_to_file`].
 pub(crate) fn apply_to_symlink(
     folder: BorrowedFd<'_>,
     name: &str,
     source: &Metadata,
+    attributes: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<()> {
     if let Some((uid, gid)) = owner_to_set(source, true) {
         let _ = fchownat(folder, name, uid, gid, AtFlags::AT_SYMLINK_NOFOLLOW);
     }
+    attributes()?;
     utimensat(
         folder,
         name,

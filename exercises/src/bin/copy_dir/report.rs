@@ -1,7 +1,10 @@
 //! What the user sees: `-v` paths on stdout (like the notes' prints, but one line per path),
 //! an indicatif bar of files and bytes on stderr only when stderr is a terminal, every
-//! failure collected with its path, and one summary line at the end.
+//! failure collected with its path, one warning per filesystem that refuses extended
+//! attributes, what `--delete` removes (listed under `-v` and `--dry-run`), and one summary
+//! line at the end.
 
+use std::collections::HashSet;
 use std::fmt::Display;
 use std::io::{self, IsTerminal, Write};
 use std::os::unix::ffi::OsStrExt;
@@ -42,6 +45,9 @@ pub(crate) struct Report {
     exists: AtomicU64,
     up_to_date: AtomicU64,
     special: AtomicU64,
+    removed: AtomicU64,
+    /// The destination filesystems (devices) already warned about refusing extended attributes.
+    no_xattrs: Mutex<HashSet<u64>>,
     failures: Mutex<Vec<String>>,
 }
 
@@ -72,6 +78,8 @@ impl Report {
             exists: AtomicU64::new(0),
             up_to_date: AtomicU64::new(0),
             special: AtomicU64::new(0),
+            removed: AtomicU64::new(0),
+            no_xattrs: Mutex::new(HashSet::new()),
             failures: Mutex::new(Vec::new()),
         }
     }
@@ -81,6 +89,12 @@ impl Report {
         if self.drawn {
             self.bar.inc_length(1);
         }
+    }
+
+    /// The average size of the files copied so far, once at least `seen` were.
+    pub(crate) fn average_size(&self, seen: u64) -> Option<u64> {
+        let files = self.files.load(Relaxed);
+        (files >= seen).then(|| self.bytes.load(Relaxed) / files)
     }
 
     /// A worker finished a path; `shown` gives it relative to DEST (only computed for `-v`).
@@ -140,6 +154,39 @@ impl Report {
         }
     }
 
+    /// The filesystem (device `dev`) holding `shown` in DEST refuses extended attributes: warns
+    /// once for that filesystem (unless `-q`); the copy goes on without them there.
+    pub(crate) fn xattrs_refused(&self, dev: u64, shown: &Path, error: impl Display) {
+        if self.no_xattrs.lock().unwrap().insert(dev) && !self.quiet {
+            self.bar.suspend(|| {
+                eprintln!(
+                    "copy_dir: warning: a filesystem of DEST keeps no extended attributes or \
+                     ACLs ({error}, first at {}): copied without them there",
+                    shown.display()
+                )
+            });
+        }
+    }
+
+    /// `--delete` removed `shown` from DEST (or, in a dry run, would): listed under `-v` and
+    /// `--dry-run` as `deleting PATH` (a folder with a trailing `/`), as rsync does.
+    pub(crate) fn removed(&self, shown: &Path, folder: bool) {
+        self.removed.fetch_add(1, Relaxed);
+        if (self.verbose || self.dry_run) && !self.quiet {
+            self.bar.suspend(|| {
+                let mut line = b"deleting ".to_vec();
+                line.extend_from_slice(shown.as_os_str().as_bytes());
+                if folder {
+                    line.push(b'/');
+                }
+                line.push(b'\n');
+                if io::stdout().lock().write_all(&line).is_err() {
+                    crate::interrupt::stdout_closed();
+                }
+            });
+        }
+    }
+
     /// Ends the bar, prints the failures and the summary; returns the number of failures.
     pub(crate) fn finish(&self, interrupted: bool) -> usize {
         self.bar.finish_and_clear();
@@ -179,6 +226,10 @@ impl Report {
             (self.up_to_date.load(Relaxed), "up to date"),
             (self.exists.load(Relaxed), "kept (already in DEST)"),
             (self.special.load(Relaxed), "special files skipped"),
+            (
+                self.removed.load(Relaxed),
+                if self.dry_run { "to remove" } else { "removed" },
+            ),
             (failed as u64, "failed"),
         ] {
             if count > 0 {

@@ -5,6 +5,9 @@
 //! bind mount. So the check compares identities, `(device, inode)`: it takes DEST's nearest
 //! folder that exists already, resolves it to its real path, and refuses if SRC is that
 //! folder or any folder above it.
+//!
+//! With `--delete` the other way round too: SRC inside DEST would be removed from DEST (SRC has
+//! no entry naming itself), so that is refused before anything is written.
 
 use std::fs;
 use std::io;
@@ -20,7 +23,7 @@ pub(crate) enum Refusal {
 }
 
 /// Checks SRC and DEST; `Ok` means the copy may start.
-pub(crate) fn check(src: &Path, dest: &Path) -> Result<(), Refusal> {
+pub(crate) fn check(src: &Path, dest: &Path, delete: bool) -> Result<(), Refusal> {
     let src_meta = fs::metadata(src).map_err(|e| Refusal::Io(format!("{}: {e}", src.display())))?;
     if !src_meta.is_dir() {
         return Err(Refusal::Usage(format!("{} is not a folder", src.display())));
@@ -40,6 +43,22 @@ pub(crate) fn check(src: &Path, dest: &Path) -> Result<(), Refusal> {
                 src.display(),
                 dest.display()
             )));
+        }
+    }
+    if delete && let Ok(dest_meta) = fs::metadata(dest) {
+        let dest_id = (dest_meta.dev(), dest_meta.ino());
+        let real_src =
+            fs::canonicalize(src).map_err(|e| Refusal::Io(format!("{}: {e}", src.display())))?;
+        for folder in real_src.ancestors() {
+            let meta = fs::metadata(folder)
+                .map_err(|e| Refusal::Io(format!("{}: {e}", folder.display())))?;
+            if (meta.dev(), meta.ino()) == dest_id {
+                return Err(Refusal::Usage(format!(
+                    "refusing --delete: {} is inside {}, and would be removed from it",
+                    src.display(),
+                    dest.display()
+                )));
+            }
         }
     }
     Ok(())

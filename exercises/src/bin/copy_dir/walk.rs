@@ -6,7 +6,13 @@
 //! A job is sent at once while the channel has room (so a few big files spread over all the
 //! workers); when it is full, jobs are gathered into batches of up to [`BATCH`]: fewer channel
 //! hand-offs, and a worker then writes many files into one folder while the others work in
-//! other folders, instead of all of them queueing for the same folder's lock.
+//! other folders, instead of all of them queueing for the same folder's lock. Once the files
+//! copied so far are known to be small ([`SMALL`] on average), a folder's files are always
+//! gathered so: on tmpfs two workers naming files in one folder contend for its locks (the
+//! dentry's spinlock, the inode's rwsem), which cost 8 % of the time on 20,000 files of 4 KiB.
+//! Big files still go one by one, to spread over the workers.
+//!
+//! A path `--exclude` names is not queued, and an excluded folder is not entered ([`Exclude`]).
 //!
 //! The notes' version listed the whole tree into a list first, then queued it all, and used
 //! `file_queue.empty()` as the end signal (racy across processes). Here the end is the channel
@@ -17,6 +23,7 @@
 
 use std::fs::{self, DirBuilder, Metadata};
 use std::io;
+use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,11 +35,14 @@ use nix::sys::stat::Mode;
 use walkdir::WalkDir;
 
 use crate::copy::{Folder, Job};
+use crate::exclude::Exclude;
 use crate::interrupt;
 use crate::report::Report;
+use crate::xattrs;
 
 /// A folder of DEST whose mode and times are set once everything inside it is written.
 pub(crate) struct Made {
+    pub(crate) src: PathBuf,
     pub(crate) dest: PathBuf,
     pub(crate) shown: PathBuf,
     pub(crate) source: Metadata,
@@ -54,12 +64,14 @@ pub(crate) fn walk(
     src: &Path,
     dest: &Path,
     dry_run: bool,
+    exclude: &Exclude,
     jobs: &Sender<Vec<Job>>,
     report: &Report,
 ) -> Vec<Made> {
     let mut made = Vec::new();
     let mut queue = Batcher {
         jobs,
+        report,
         batch: Vec::new(),
     };
     let mut levels: Vec<Level> = Vec::new();
@@ -80,6 +92,18 @@ pub(crate) fn walk(
             }
         };
         let kind = entry.file_type();
+        if entry.depth() > 0
+            && !exclude.is_empty()
+            && exclude.excludes(
+                entry.path().strip_prefix(src).unwrap_or(entry.path()),
+                kind.is_dir(),
+            )
+        {
+            if kind.is_dir() {
+                entries.skip_current_dir();
+            }
+            continue;
+        }
         if kind.is_dir() {
             let relative = entry.path().strip_prefix(src).unwrap_or(entry.path());
             let target = dest.join(relative);
@@ -115,6 +139,7 @@ pub(crate) fn walk(
                 open: None,
             });
             made.push(Made {
+                src: entry.path().to_path_buf(),
                 dest: target,
                 shown,
                 source,
@@ -173,12 +198,17 @@ fn open_level(level: &mut Level, dry_run: bool) -> io::Result<Arc<Folder>> {
         Err(nix::errno::Errno::ENOENT) if dry_run => None,
         Err(e) => return Err(e.into()),
     };
+    let inherits_acl = dest
+        .as_ref()
+        .is_some_and(|dest| xattrs::has_default_acl(dest.as_fd()));
     let folder = Arc::new(Folder {
         src,
+        src_path: level.src.clone(),
         dest,
         dest_path: level.dest.clone(),
         shown: level.shown.clone(),
         group_inherited: level.group_inherited,
+        inherits_acl,
         temp_names: AtomicBool::new(false),
     });
     level.open = Some(Arc::clone(&folder));
@@ -187,10 +217,16 @@ fn open_level(level: &mut Level, dry_run: bool) -> io::Result<Arc<Folder>> {
 
 /// The most jobs sent as one message.
 const BATCH: usize = 256;
+/// The average size below which files are small: a folder of them goes to one worker.
+const SMALL: u64 = 256 << 10;
+/// How many files must be copied before their average size is trusted.
+const SEEN: u64 = 64;
 
-/// Sends jobs one by one while the channel has room, in batches when it is full.
+/// Sends jobs one by one while the channel has room, in batches when it is full, or when the
+/// files are small.
 struct Batcher<'a> {
     jobs: &'a Sender<Vec<Job>>,
+    report: &'a Report,
     batch: Vec<Job>,
 }
 
@@ -198,6 +234,14 @@ impl Batcher<'_> {
     /// Queues `job`; `false` when no worker is left to take it.
     fn push(&mut self, job: Job) -> bool {
         self.batch.push(job);
+        if self.batch.len() < BATCH
+            && self
+                .report
+                .average_size(SEEN)
+                .is_some_and(|size| size <= SMALL)
+        {
+            return true; // sent when the folder ends, or the batch is full
+        }
         let batch = std::mem::take(&mut self.batch);
         if batch.len() >= BATCH {
             return self.jobs.send(batch).is_ok();
