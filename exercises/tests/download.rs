@@ -87,6 +87,16 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     finish(child, &format!("download {args:?}"))
 }
 
+/// Each command line is a usage error: exit 2, and no panic.
+fn assert_usage_errors(dir: &Path, cases: &[&[&str]]) {
+    for args in cases {
+        let output = run(dir, args);
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {message}");
+        assert!(!message.contains("panicked"), "{args:?}: {message}");
+    }
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -668,22 +678,16 @@ fn https_with_a_private_ca() {
 #[test]
 fn usage_errors_exit_2_with_one_line() {
     let dir = temp();
-    for args in [
-        &[][..],
-        &["ftp://example.com/x"][..],
-        &["http://127.0.0.1:1/x", "-n", "0"][..],
-        &["http://127.0.0.1:1/x", "--checksum", "md5:abc"][..],
-        &["http://127.0.0.1:1/x", "--timeout", "soon"][..],
-    ] {
-        let output = run(dir.path(), args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(!stderr(&output).contains("panicked"));
-    }
+    assert_usage_errors(
+        dir.path(),
+        &[
+            &[][..],
+            &["ftp://example.com/x"][..],
+            &["http://127.0.0.1:1/x", "-n", "0"][..],
+            &["http://127.0.0.1:1/x", "--checksum", "md5:abc"][..],
+            &["http://127.0.0.1:1/x", "--timeout", "soon"][..],
+        ],
+    );
 }
 
 #[test]
@@ -1347,28 +1351,22 @@ fn limit_rate_holds_every_connection_of_every_file_together() {
 #[test]
 fn several_file_usage_errors_exit_2() {
     let dir = temp();
-    for args in [
-        &["http://127.0.0.1:1/a", "http://127.0.0.1:1/b", "-o", "x"][..],
+    assert_usage_errors(
+        dir.path(),
         &[
-            "http://127.0.0.1:1/a",
-            "http://127.0.0.1:1/b",
-            "--checksum",
-            &format!("sha256:{}", "0".repeat(64)),
-        ][..],
-        &["http://127.0.0.1:1/a", "-H", "no colon"][..],
-        &["http://127.0.0.1:1/a", "--limit-rate", "fast"][..],
-        &["http://127.0.0.1:1/a", "--proxy", "socks5://127.0.0.1:1"][..],
-        &["-i", "no-such-list.txt"][..],
-    ] {
-        let output = run(dir.path(), args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(!stderr(&output).contains("panicked"));
-    }
+            &["http://127.0.0.1:1/a", "http://127.0.0.1:1/b", "-o", "x"][..],
+            &[
+                "http://127.0.0.1:1/a",
+                "http://127.0.0.1:1/b",
+                "--checksum",
+                &format!("sha256:{}", "0".repeat(64)),
+            ][..],
+            &["http://127.0.0.1:1/a", "-H", "no colon"][..],
+            &["http://127.0.0.1:1/a", "--limit-rate", "fast"][..],
+            &["http://127.0.0.1:1/a", "--proxy", "socks5://127.0.0.1:1"][..],
+            &["-i", "no-such-list.txt"][..],
+        ],
+    );
 }
 
 #[test]
