@@ -178,23 +178,20 @@ fn the_trace_is_a_chrome_trace_with_a_row_per_thread_and_process() {
 fn ctrl_c_ends_the_program_s_group_and_leaves_nothing_running() {
     let mut command = Command::new(TIMELINE);
     // A child that ignores Ctrl-C (as `&` makes it in a script) outlives the script unless
-    // timeline cleans up after it.
+    // timeline cleans up after it. The script then becomes `sleep`, which Ctrl-C ends.
     command.args([
         "--",
         "sh",
         "-c",
-        "sleep 30 & echo left $!; echo ready; sleep 30",
+        "sleep 30 & echo left $!; echo ready; exec sleep 30",
     ]);
     let mut live = Live::start(command);
     live.wait_for("ready");
     let left: i32 = live.wait_for("left ")[5..].trim().parse().unwrap();
-    // The shell's foreground sleep must have started too: wait until it shows up.
+    // Signal only once the script is `sleep`: a shell catches SIGINT, and one that comes while
+    // it forks or execs can be lost (so it is with a Ctrl-C typed at that moment, too).
     let until = Instant::now() + Duration::from_secs(10);
-    while !children_of(live_shell(live.id()))
-        .iter()
-        .any(|&p| p != left)
-        && Instant::now() < until
-    {
+    while !is_running_sleep(program_of(live.id())) && Instant::now() < until {
         thread::sleep(Duration::from_millis(10));
     }
     nix::sys::signal::kill(
@@ -216,9 +213,14 @@ fn ctrl_c_ends_the_program_s_group_and_leaves_nothing_running() {
     assert!(!alive(left), "{left} outlived the run: {finished:?}");
 }
 
-/// The shell timeline started: its only child.
-fn live_shell(timeline: u32) -> u32 {
+/// The program timeline started: its only child.
+fn program_of(timeline: u32) -> u32 {
     children_of(timeline).first().copied().unwrap_or(0) as u32
+}
+
+/// Whether process `pid` runs `sleep` now (not a shell about to become it).
+fn is_running_sleep(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|name| name.trim() == "sleep")
 }
 
 fn children_of(pid: u32) -> Vec<i32> {
