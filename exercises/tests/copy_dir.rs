@@ -9,7 +9,8 @@
 
 mod copy_dir_support;
 
-use std::ffi::OsStr;
+use std::collections::BTreeSet;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -606,12 +607,14 @@ fn big_tree(root: &Path, attempt: u32) -> Vec<String> {
     names
 }
 
-/// Runs the program on `src`, and once it is seen writing a file in `dest` (a temporary name
-/// that is not in SRC shows up, or it holds a file there open, maybe unnamed), calls `act` with
-/// the running child; returns what the child printed and its status.
+/// Runs the program on `src` (into a `dest` that exists already if `dest_exists`), and once it
+/// is seen writing a file (a temporary name that is not in SRC shows up in DEST, or it holds a
+/// file open in or beside DEST, maybe unnamed), calls `act` with the running child; returns
+/// what the child printed and its status.
 fn catch_mid_copy(
     scratch: &Scratch,
     extra: &[&str],
+    dest_exists: bool,
     mut act: impl FnMut(&mut std::process::Child, &Path, &Path),
 ) -> (std::process::Output, PathBuf, PathBuf) {
     for attempt in 0..3 {
@@ -623,12 +626,15 @@ fn catch_mid_copy(
         for name in ["m_small.txt", "z_small.txt"] {
             write(&src.join(name), name.as_bytes());
         }
+        if dest_exists {
+            fs::create_dir(&dest).unwrap();
+        }
         let mut args: Vec<&Path> = extra.iter().map(Path::new).collect();
         args.extend([src.as_path(), dest.as_path()]);
         let mut running = spawn(&args);
         let pid = running.child().id();
         let writing = wait_for(running.child(), || {
-            dest.is_dir() && (!leftovers(&src, &dest).is_empty() || writing_into(pid, &dest))
+            (dest.is_dir() && !leftovers(&src, &dest).is_empty()) || writing_into(pid, &src, &dest)
         });
         if writing {
             act(running.child(), &src, &dest);
@@ -637,7 +643,9 @@ fn catch_mid_copy(
         drop(running); // it has ended
         eprintln!("attempt {attempt}: the copy ended before it was seen writing; a bigger tree");
         fs::remove_dir_all(&src).unwrap();
-        fs::remove_dir_all(&dest).unwrap();
+        for path in beside(&src, &dest).into_iter().chain([dest]) {
+            fs::remove_dir_all(path).unwrap();
+        }
     }
     panic!("never caught copy_dir writing a file");
 }
@@ -648,17 +656,18 @@ fn a_file_deleted_during_the_copy_is_reported_and_the_rest_copied() {
     // the process is stopped, they are deleted, and it is let go on.
     let scratch = Scratch::new();
     let mut victims = Vec::new();
-    let (output, src, dest) = catch_mid_copy(&scratch, &["--workers", "1"], |child, src, dest| {
-        let pid = Pid::from_raw(child.id() as i32);
-        kill(pid, Signal::SIGSTOP).unwrap();
-        for name in ["m_small.txt", "z_small.txt"] {
-            if !dest.join(name).exists() {
-                fs::remove_file(src.join(name)).unwrap();
-                victims.push(name);
+    let (output, src, dest) =
+        catch_mid_copy(&scratch, &["--workers", "1"], false, |child, src, dest| {
+            let pid = Pid::from_raw(child.id() as i32);
+            kill(pid, Signal::SIGSTOP).unwrap();
+            for name in ["m_small.txt", "z_small.txt"] {
+                if !dest.join(name).exists() {
+                    fs::remove_file(src.join(name)).unwrap();
+                    victims.push(name);
+                }
             }
-        }
-        kill(pid, Signal::SIGCONT).unwrap();
-    });
+            kill(pid, Signal::SIGCONT).unwrap();
+        });
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !victims.is_empty(),
@@ -688,7 +697,7 @@ fn a_file_deleted_during_the_copy_is_reported_and_the_rest_copied() {
 #[test]
 fn ctrl_c_stops_cleanly_with_exit_130() {
     let scratch = Scratch::new();
-    let (output, src, dest) = catch_mid_copy(&scratch, &[], |child, _, _| {
+    let (output, src, dest) = catch_mid_copy(&scratch, &[], false, |child, _, _| {
         kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     });
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -702,15 +711,43 @@ fn ctrl_c_stops_cleanly_with_exit_130() {
         Vec::<PathBuf>::new(),
         "temporary files left"
     );
+    assert_eq!(
+        beside(&src, &dest),
+        Vec::<PathBuf>::new(),
+        "left beside DEST"
+    );
     assert_no_truncated_file(&src, &dest);
 }
 
 #[test]
 fn kill_9_leaves_no_truncated_file_under_its_real_name() {
-    // Nothing can clean up after SIGKILL: temporary files may stay, real names must be whole.
-    // Ours writes unnamed files where the filesystem allows: those vanish with the process.
+    // Nothing can clean up after SIGKILL: temporary names may stay, real names must be whole.
+    // Ours fills a new folder (here DEST itself) under a hidden name: that is what may stay.
     let scratch = Scratch::new();
-    let (output, src, dest) = catch_mid_copy(&scratch, &[], |child, _, _| {
+    let (output, src, dest) = catch_mid_copy(&scratch, &[], false, |child, _, _| {
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
+    });
+    assert_eq!(output.status.code(), None, "not killed");
+    assert_no_truncated_file(&src, &dest);
+    if testing_ours() {
+        let inside = dest.is_dir().then(|| leftovers(&src, &dest));
+        let left: Vec<PathBuf> = beside(&src, &dest)
+            .into_iter()
+            .chain(inside.into_iter().flatten())
+            .collect();
+        assert!(
+            left.iter().all(|path| temporary_name(path)),
+            "left under other names than .copy_dir-*.tmp: {left:?}"
+        );
+    }
+}
+
+#[test]
+fn kill_9_in_a_folder_dest_had_leaves_nothing_where_files_can_be_unnamed() {
+    // Into a folder that exists, ours writes unnamed files (O_TMPFILE) where the filesystem
+    // allows: those vanish with the process.
+    let scratch = Scratch::new();
+    let (output, src, dest) = catch_mid_copy(&scratch, &[], true, |child, _, _| {
         kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).unwrap();
     });
     assert_eq!(output.status.code(), None, "not killed");
@@ -722,6 +759,107 @@ fn kill_9_leaves_no_truncated_file_under_its_real_name() {
             "temporary files left by an unnamed-file copy"
         );
     }
+}
+
+#[test]
+fn a_folder_made_by_someone_else_during_the_copy_is_kept() {
+    // Ours fills a new DEST under a hidden name and renames it at the end, never over
+    // something that took the name meanwhile: that is kept, and the copy is left beside it,
+    // whole, with exit 1. (Another program may merge into it instead: only ours is checked.)
+    if !testing_ours() {
+        eprintln!("skipped: tests how this workspace's copy_dir publishes a new folder");
+        return;
+    }
+    let scratch = Scratch::new();
+    // One worker: DEST's files are written one by one, and the name is taken while the first
+    // of its three big files is, well before DEST is complete.
+    let (output, src, dest) =
+        catch_mid_copy(&scratch, &["--workers", "1"], false, |child, _, dest| {
+            let pid = Pid::from_raw(child.id() as i32);
+            kill(pid, Signal::SIGSTOP).unwrap();
+            write(&dest.join("theirs.txt"), b"made while the copy ran");
+            kill(pid, Signal::SIGCONT).unwrap();
+        });
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("took its name"), "{stderr}");
+    assert_eq!(
+        names(&dest),
+        BTreeSet::from([OsString::from("theirs.txt")]),
+        "DEST was not left alone"
+    );
+    let left = beside(&src, &dest);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(temporary_name(&left[0]), "{left:?}");
+    assert!(
+        stderr.contains(&*left[0].to_string_lossy()),
+        "where the copy is is not said: {stderr}"
+    );
+    for path in all_paths(&src) {
+        assert!(
+            same_bytes(&src.join(&path), &left[0].join(&path)),
+            "{path:?}"
+        );
+    }
+}
+
+#[test]
+fn a_new_folder_appears_once_its_files_are_in_and_a_killed_copy_resumes_with_u() {
+    // One worker, so the files go in order: DEST's own (small), then sub's (big). Caught while
+    // sub's file is written, DEST is in place with its files and sub is not there yet (ours
+    // fills it under a hidden name). Killed there, a second run with -u copies only what is
+    // missing and removes the leftover (--delete).
+    let scratch = Scratch::new();
+    for attempt in 0..3 {
+        let (src, dest) = (
+            scratch.join(&format!("src{attempt}")),
+            scratch.join(&format!("dest{attempt}")),
+        );
+        small_tree(&src);
+        fs::create_dir(src.join("sub")).unwrap();
+        write_big(&src.join("sub/big.bin"), (96 << 20) << attempt);
+        let mut running = spawn(&[Path::new("--workers"), Path::new("1"), &src, &dest]);
+        let pid = running.child().id();
+        let big = src.join("sub/big.bin");
+        let in_sub = wait_for(running.child(), || {
+            open_files(pid).contains(&big) && writing_into(pid, &src, &dest)
+        });
+        if !in_sub {
+            drop(running);
+            eprintln!("attempt {attempt}: the copy ended before sub was written; bigger");
+            continue;
+        }
+        kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
+        running.wait_with_output();
+        assert_no_truncated_file(&src, &dest);
+        assert!(
+            same_bytes(&src.join("top.txt"), &dest.join("top.txt")),
+            "DEST's own file is not in place while a subfolder is written"
+        );
+        if testing_ours() {
+            assert!(
+                !dest.join("sub").exists(),
+                "sub is in place before its file"
+            );
+        }
+        let resumed = run([
+            "-u".as_ref(),
+            "-v".as_ref(),
+            "--delete".as_ref(),
+            src.as_os_str(),
+            dest.as_os_str(),
+        ])
+        .success();
+        assert_same_tree(&src, &dest);
+        assert_eq!(leftovers(&src, &dest), Vec::<PathBuf>::new());
+        assert!(resumed.lines().contains(&"sub/big.bin"), "{resumed}");
+        assert!(
+            !resumed.lines().contains(&"top.txt"),
+            "copied again after the kill: {resumed}"
+        );
+        return;
+    }
+    panic!("never caught copy_dir writing sub's file");
 }
 
 /// Every file of SRC that exists in DEST under its real name is complete.

@@ -252,15 +252,44 @@ pub(crate) fn leftovers(src: &Path, dest: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Whether the process `pid` holds a file open inside `dest`: a file being written, whether
-/// under a temporary name or unnamed (`O_TMPFILE`: `/proc` shows `dest/#inode (deleted)`).
-pub(crate) fn writing_into(pid: u32, dest: &Path) -> bool {
+/// Whether the process `pid` holds a file (not a folder) open for the copy of `src` into
+/// `dest`: inside DEST, or beside it, where a new DEST may be written under another name first;
+/// the files of SRC, which it reads, do not count. A file being written may be unnamed
+/// (`O_TMPFILE`: `/proc` shows `dest/#inode (deleted)`).
+pub(crate) fn writing_into(pid: u32, src: &Path, dest: &Path) -> bool {
+    open_files(pid).iter().any(|open| {
+        dest.parent().is_some_and(|beside| open.starts_with(beside))
+            && !open.starts_with(src)
+            && !open.is_dir()
+    })
+}
+
+/// The paths of what the process `pid` holds open.
+pub(crate) fn open_files(pid: u32) -> Vec<PathBuf> {
     let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return false;
+        return Vec::new();
     };
     fds.flatten()
         .filter_map(|fd| fs::read_link(fd.path()).ok())
-        .any(|open| open != dest && open.starts_with(dest))
+        .collect()
+}
+
+/// What is beside `src` and `dest` in DEST's parent folder (a new DEST written under another
+/// name and left there).
+pub(crate) fn beside(src: &Path, dest: &Path) -> Vec<PathBuf> {
+    let parent = dest.parent().expect("DEST has a parent");
+    fs::read_dir(parent)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path != src && path != dest)
+        .collect()
+}
+
+/// Whether `path`'s name is one of this workspace's `copy_dir`'s temporary names
+/// (`.copy_dir-*.tmp`).
+pub(crate) fn temporary_name(path: &Path) -> bool {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    name.starts_with(".copy_dir-") && name.ends_with(".tmp")
 }
 
 /// Whether the filesystem of the folder `dir` takes unnamed files (`O_TMPFILE`).

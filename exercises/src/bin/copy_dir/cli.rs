@@ -12,9 +12,11 @@ use clap::Parser;
 /// modes, owners (as root), nanosecond times, extended attributes (`user.*`; `trusted.*` and
 /// `security.*` as root) and POSIX ACLs (a folder's default ACL too) are kept, on files,
 /// folders and, where the filesystem allows, symlinks. A DEST filesystem that keeps no
-/// extended attributes gets one warning, and the copy goes on. Each file is written unnamed
-/// (or under a temporary name) and named only once complete, so no file is ever left
-/// half-written under its real name.
+/// extended attributes gets one warning, and the copy goes on. No file is ever left
+/// half-written under its real name: a new folder is filled under a hidden name
+/// (.copy_dir-*.tmp) and renamed once its files are in; in a folder DEST had, each file is
+/// written unnamed (or under a temporary name) and named once complete. A copy killed with
+/// kill -9 may leave such hidden names, never a partial file under a real one.
 #[derive(Parser, Debug)]
 #[command(
     name = "copy_dir",

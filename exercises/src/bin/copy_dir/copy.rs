@@ -1,8 +1,9 @@
 //! What a worker does with one path: a regular file or a symlink, written where nobody sees it
-//! (a regular file as an unnamed inode in its destination folder, else under a temporary name
-//! next to its destination) and given its real name only once complete, data and metadata
-//! ([`temp`]), extended attributes and ACLs included ([`xattrs`]). All calls are relative to the
-//! open source and destination folders of the job.
+//! (in a new folder still hidden, under its real name ([`crate::publish`]); in a folder DEST
+//! had, a regular file as an unnamed inode, else under a temporary name next to its
+//! destination) and given its real name only once complete, data and metadata ([`temp`]),
+//! extended attributes and ACLs included ([`xattrs`]). All calls are relative to the open source
+//! and destination folders of the job.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{File, Metadata};
@@ -19,6 +20,7 @@ use nix::sys::stat::{FileStat, Mode as Perms, fstatat};
 use crate::data;
 use crate::links::HardLinks;
 use crate::meta;
+use crate::publish::{Direct, Hidden};
 use crate::report::{Outcome, Report};
 use crate::temp::{self, Temp};
 use crate::xattrs::{self, Copied, Node};
@@ -28,7 +30,7 @@ pub(crate) struct Folder {
     pub(crate) src: OwnedFd,
     pub(crate) src_path: PathBuf,
     /// `None` only in a dry run, when the folder does not exist in DEST.
-    pub(crate) dest: Option<OwnedFd>,
+    pub(crate) dest: Option<Arc<OwnedFd>>,
     pub(crate) dest_path: PathBuf,
     /// The folder relative to SRC, for messages.
     pub(crate) shown: PathBuf,
@@ -41,6 +43,9 @@ pub(crate) struct Folder {
     /// unnamed file (`O_TMPFILE`), or a name was taken already (a copy over an earlier one, which
     /// needs a rename anyway).
     pub(crate) temp_names: AtomicBool,
+    /// The folder is new and hidden until its files are in ([`crate::publish`]): they are written
+    /// under their real names, and nothing is there to replace.
+    pub(crate) hidden: Option<Arc<Hidden>>,
 }
 
 /// One path for a worker, found by the walker.
@@ -72,6 +77,9 @@ fn context(what: &'static str) -> impl FnOnce(io::Error) -> io::Error {
 
 /// What is at `name` in the destination folder, not following a symlink (`None`: nothing).
 fn existing(job: &Job) -> Option<FileStat> {
+    if job.folder.hidden.is_some() {
+        return None;
+    }
     let folder = job.folder.dest.as_ref()?;
     fstatat(folder, job.name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).ok()
 }
@@ -137,6 +145,13 @@ fn copy_regular(
     let folder = dest_folder(job)?;
     let creation = meta::creation_mode(source_meta);
     let done = Outcome::Copied(source_meta.len());
+    if job.folder.hidden.is_some() {
+        let copy = Direct::create(folder, &job.name, creation)
+            .map_err(context("cannot create the file"))?;
+        fill(source, source_meta, copy.file(), job, report)?;
+        copy.keep();
+        return Ok(done);
+    }
     let unnamed = temp::create_unnamed(folder, creation, &job.folder.temp_names)
         .map_err(context("cannot create the file"))?;
     if let Some(copy) = unnamed {

@@ -1,15 +1,18 @@
 //! Ctrl-C (and SIGTERM): the handler only raises a flag. The walker stops queueing, each worker
 //! abandons its file at the next chunk and closes it (an unnamed file then vanishes) or removes
-//! its temporary name, and `main` exits 130. Nothing is left half-written under a real name.
+//! it (its temporary name, or its real name in a new folder still hidden), the new folders are
+//! given their real names with the files that are complete, and `main` exits 130. Nothing is
+//! left half-written under a real name.
 //!
 //! A closed stdout (`copy_dir -v ... | head`) stops the copy the same way, with exit 1 instead of
 //! 130: dying of SIGPIPE mid-write, as `cp -v` does, would end without a summary and, where the
 //! filesystem refuses unnamed files, leave temporary files behind.
 //!
 //! A second Ctrl-C exits at once, for a copy stuck in a system call that does not return (a
-//! dead network mount). Like `kill -9`, that leaves nothing where files are written unnamed
-//! (`O_TMPFILE`); where the filesystem refuses those, temporary files may stay behind, still
-//! never under a real name.
+//! dead network mount). Like `kill -9`, that leaves the new folders being filled under their
+//! hidden names, and in folders DEST had nothing where files are written unnamed (`O_TMPFILE`)
+//! or temporary files where the filesystem refuses those: never a partial file under a real
+//! name.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -19,10 +19,12 @@
 //!   with several hard links are remembered).
 //! - Nothing of `shutil.copy2`'s metadata, no symlinks, and a crash leaves half-written files:
 //!   here modes, times (ns) and owners are kept ([`meta`]), extended attributes and ACLs too
-//!   ([`xattrs`]), symlinks stay symlinks, hard links stay hard links ([`links`]), and each
-//!   file is written as an unnamed inode (`O_TMPFILE`, or a temporary name where the
-//!   filesystem refuses it) and named only when complete ([`temp`]), Ctrl-C and `kill -9`
-//!   included ([`interrupt`]).
+//!   ([`xattrs`]), symlinks stay symlinks, hard links stay hard links ([`links`]), and no file
+//!   is ever seen half-written under its real name, Ctrl-C and `kill -9` included
+//!   ([`interrupt`]): a new folder is filled under a hidden name and renamed once its files
+//!   are in ([`publish`]); in a folder DEST had, each file is written as an unnamed inode
+//!   (`O_TMPFILE`, or a temporary name where the filesystem refuses it) and named only when
+//!   complete ([`temp`]).
 //!
 //! **Why threads, not processes.** Python needs processes to run its copy code on several
 //! cores because of the GIL. Rust threads run in parallel, and a copy is mostly system calls
@@ -33,10 +35,11 @@
 //!
 //! **Modules:** [`cli`] the command line, [`safety`] the DEST-inside-SRC check, [`exclude`] the
 //! patterns, [`walk`] the walker, [`copy`] one file or symlink, [`data`] the bytes, [`meta`]
-//! the metadata, [`xattrs`] extended attributes and ACLs, [`temp`] the unnamed file or
-//! temporary name, [`links`] hard links, [`delete`] `--delete`, [`report`] progress and
-//! summary, [`interrupt`] Ctrl-C. Linux only (`copy_file_range`, `SEEK_DATA`/`SEEK_HOLE`,
-//! `O_TMPFILE`, `*at` calls): elsewhere it stops at compile time with one line saying so.
+//! the metadata, [`xattrs`] extended attributes and ACLs, [`publish`] the hidden new folder,
+//! [`temp`] the unnamed file or temporary name, [`links`] hard links, [`delete`] `--delete`,
+//! [`report`] progress and summary, [`interrupt`] Ctrl-C. Linux only (`copy_file_range`,
+//! `SEEK_DATA`/`SEEK_HOLE`, `O_TMPFILE`, `*at` calls): elsewhere it stops at compile time with
+//! one line saying so.
 //!
 //! **Run it:** `cargo run --release -p exercises --bin copy_dir -- SRC DEST` (`--help` for the
 //! options and exit codes).
@@ -58,6 +61,7 @@ mod exclude;
 mod interrupt;
 mod links;
 mod meta;
+mod publish;
 mod report;
 mod safety;
 mod temp;
@@ -146,11 +150,25 @@ fn main() -> ExitCode {
         delete::extraneous(&args.src, &args.dest, &exclude, args.dry_run, &report);
     }
     if !args.dry_run {
+        // A new folder that could not be given its real name: said once, and its metadata and
+        // that of the folders inside it are left alone (they are not at their real paths).
+        let unpublished: Vec<&walk::Made> = made
+            .iter()
+            .filter(|folder| folder.not_published().is_some())
+            .collect();
+        for folder in &unpublished {
+            report.failed(&folder.shown, folder.not_published().unwrap_or_default());
+        }
         // Deepest first, after every file is in: a folder's mode may forbid writing into it,
         // and each file named in it changes its modification time. Also after an interrupt:
         // the folders made so far (0700 while filled) and existing read-only ones (opened up
         // to be filled) get their real modes back.
-        for folder in made.iter().rev() {
+        let published = |folder: &&walk::Made| {
+            !unpublished
+                .iter()
+                .any(|failed| folder.dest.starts_with(&failed.dest))
+        };
+        for folder in made.iter().rev().filter(published) {
             let attributes = || {
                 let (from, to) = (
                     xattrs::Node::Path(&folder.src),

@@ -1,4 +1,6 @@
-//! How a file is written where no one sees it until it is complete.
+//! How a file is written where no one sees it until it is complete, in a folder DEST had (in a
+//! new folder, hidden until its files are in, a file is written under its real name at once:
+//! [`crate::publish`]).
 //!
 //! **Unnamed, then named.** Where the filesystem allows it (ext4, XFS, btrfs, tmpfs, ...), a
 //! file is created with `O_TMPFILE`: an inode in the destination folder with no name at all.
@@ -213,7 +215,7 @@ fn can_name_unnamed() -> bool {
 }
 
 /// `.copy_dir-<pid>-<n>.tmp`: short, hidden, and unique within this run.
-fn fresh_name() -> String {
+pub(crate) fn fresh_name() -> String {
     let pid = *PID.get_or_init(process::id);
     format!(
         ".copy_dir-{pid}-{}.tmp",

@@ -1,7 +1,11 @@
-//! The one walker: goes through SRC (walkdir, symlinks not followed, names in byte order),
-//! creates each folder in DEST before anything inside it is queued, and queues regular files
-//! and symlinks for the workers on a bounded channel. When the workers fall behind, `send`
-//! blocks: memory is bounded by the channel, not by the size of the tree.
+//! The one walker: goes through SRC (walkdir, symlinks not followed; in each folder its files
+//! and symlinks first, then its subfolders, each in byte order), creates each folder in DEST
+//! before anything inside it is queued (a new one under a hidden name, [`Hidden`]), and queues
+//! regular files and symlinks for the workers on a bounded channel. When the workers fall
+//! behind, `send` blocks: memory is bounded by the channel, not by the size of the tree.
+//!
+//! A folder's files come before its subfolders so that, once the walk enters a subfolder, the
+//! folder's files are all queued: a new folder is published as soon as they are written.
 //!
 //! A job is sent at once while the channel has room (so a few big files spread over all the
 //! workers); when it is full, jobs are gathered into batches of up to [`BATCH`]: fewer channel
@@ -23,20 +27,22 @@
 
 use std::fs::{self, DirBuilder, Metadata};
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
 
 use crossbeam_channel::{Sender, TrySendError};
-use nix::fcntl::{OFlag, open};
-use nix::sys::stat::Mode;
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag, open};
+use nix::sys::stat::{Mode, fstat, fstatat};
 use walkdir::WalkDir;
 
 use crate::copy::{Folder, Job};
 use crate::exclude::Exclude;
 use crate::interrupt;
+use crate::publish::Hidden;
 use crate::report::Report;
 use crate::xattrs;
 
@@ -46,16 +52,35 @@ pub(crate) struct Made {
     pub(crate) dest: PathBuf,
     pub(crate) shown: PathBuf,
     pub(crate) source: Metadata,
+    /// Why a new folder could not be given its real name, if so.
+    pub(crate) not_published: Option<Arc<OnceLock<String>>>,
 }
 
-/// A folder on the path from SRC to where the walk is; its descriptors are opened when a file
-/// in it is queued, and closed (by the last job holding them) once the walk has moved on.
+impl Made {
+    /// Why this new folder could not be given its real name, if so.
+    pub(crate) fn not_published(&self) -> Option<&str> {
+        self.not_published.as_ref()?.get().map(String::as_str)
+    }
+}
+
+/// A folder on the path from SRC to where the walk is. Its source folder is opened when a file
+/// in it is queued, and closed (by the last job holding it) once the walk has moved on.
 struct Level {
     src: PathBuf,
-    dest: PathBuf,
+    dest: DestFolder,
+    dest_path: PathBuf,
     shown: PathBuf,
-    group_inherited: bool,
     open: Option<Arc<Folder>>,
+}
+
+/// A folder of DEST as the walker made or found it.
+struct DestFolder {
+    /// Open; `None` only in a dry run, when the folder does not exist in DEST.
+    fd: Option<Arc<OwnedFd>>,
+    /// Set-group-ID: a new file gets the folder's group, not ours.
+    group_inherited: bool,
+    /// New, under a hidden name until its files are queued and written.
+    hidden: Option<Arc<Hidden>>,
 }
 
 /// Walks `src`, creating folders under `dest` (unless `dry_run`) and sending files and
@@ -77,7 +102,10 @@ pub(crate) fn walk(
     let mut levels: Vec<Level> = Vec::new();
     let mut entries = WalkDir::new(src)
         .follow_links(false)
-        .sort_by_file_name()
+        .sort_by(|a, b| {
+            let folder = |entry: &walkdir::DirEntry| entry.file_type().is_dir();
+            (folder(a), a.file_name()).cmp(&(folder(b), b.file_name()))
+        })
         .into_iter();
     while let Some(entry) = entries.next() {
         if interrupt::requested() {
@@ -109,13 +137,16 @@ pub(crate) fn walk(
             let target = dest.join(relative);
             let shown = shown(src, entry.path());
             // The source folder's own metadata: it vanished since it was listed? Report it.
+            let parent = entry
+                .depth()
+                .checked_sub(1)
+                .and_then(|up| levels.get(up))
+                .map(|level| &level.dest);
             let made_folder = entry
                 .metadata()
                 .map_err(io::Error::from)
-                .and_then(|source| {
-                    Ok((source, make_folder(&target, entry.depth() == 0, dry_run)?))
-                });
-            let (source, group_inherited) = match made_folder {
+                .and_then(|source| Ok((source, make_folder(parent, &target, dry_run)?)));
+            let (source, dest_folder) = match made_folder {
                 Ok(made_folder) => made_folder,
                 Err(error) => {
                     report.failed(&shown, error);
@@ -129,20 +160,23 @@ pub(crate) fn walk(
             }
             levels.truncate(entry.depth());
             if let Some(parent) = levels.last_mut() {
+                // Its files are all queued: once they are written, a new folder is published.
                 parent.open = None;
+                parent.dest.hidden = None;
             }
-            levels.push(Level {
-                src: entry.path().to_path_buf(),
-                dest: target.clone(),
-                shown: relative.to_path_buf(), // empty for SRC itself
-                group_inherited,
-                open: None,
-            });
             made.push(Made {
                 src: entry.path().to_path_buf(),
-                dest: target,
+                dest: target.clone(),
                 shown,
                 source,
+                not_published: dest_folder.hidden.as_ref().map(|hidden| hidden.failure()),
+            });
+            levels.push(Level {
+                src: entry.path().to_path_buf(),
+                dest: dest_folder,
+                dest_path: target,
+                shown: relative.to_path_buf(), // empty for SRC itself
+                open: None,
             });
         } else if kind.is_file() || kind.is_symlink() {
             // Its folder is the last level above it (SRC itself is checked to be a folder; should
@@ -151,10 +185,7 @@ pub(crate) fn walk(
                 .depth()
                 .checked_sub(1)
                 .and_then(|up| levels.get_mut(up));
-            let opened = level.map_or_else(
-                || Err(io::Error::other("not in a folder")),
-                |level| open_level(level, dry_run),
-            );
+            let opened = level.map_or_else(|| Err(io::Error::other("not in a folder")), open_level);
             let folder = match opened {
                 Ok(folder) => folder,
                 Err(error) => {
@@ -187,17 +218,12 @@ pub(crate) fn walk(
 }
 
 /// The open source and destination folders of `level`, opened now if they are not yet.
-fn open_level(level: &mut Level, dry_run: bool) -> io::Result<Arc<Folder>> {
+fn open_level(level: &mut Level) -> io::Result<Arc<Folder>> {
     if let Some(folder) = &level.open {
         return Ok(Arc::clone(folder));
     }
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    let src = open(&level.src, flags, Mode::empty())?;
-    let dest = match open(&level.dest, flags, Mode::empty()) {
-        Ok(dest) => Some(dest),
-        Err(nix::errno::Errno::ENOENT) if dry_run => None,
-        Err(e) => return Err(e.into()),
-    };
+    let src = open(&level.src, FOLDER, Mode::empty())?;
+    let dest = level.dest.fd.clone();
     let inherits_acl = dest
         .as_ref()
         .is_some_and(|dest| xattrs::has_default_acl(dest.as_fd()));
@@ -205,11 +231,12 @@ fn open_level(level: &mut Level, dry_run: bool) -> io::Result<Arc<Folder>> {
         src,
         src_path: level.src.clone(),
         dest,
-        dest_path: level.dest.clone(),
+        dest_path: level.dest_path.clone(),
         shown: level.shown.clone(),
-        group_inherited: level.group_inherited,
+        group_inherited: level.dest.group_inherited,
         inherits_acl,
         temp_names: AtomicBool::new(false),
+        hidden: level.dest.hidden.clone(),
     });
     level.open = Some(Arc::clone(&folder));
     Ok(folder)
@@ -271,41 +298,91 @@ pub(crate) fn shown(src: &Path, path: &Path) -> PathBuf {
     }
 }
 
-/// Creates the folder `target` (owner-only until its real mode is set at the end), or accepts
-/// the folder already there. A file standing where the folder must go is an error for this
-/// folder and everything in it. `top` is DEST itself: its parents are created too, and a
-/// symlink to a folder is accepted there, as `cp` does. A dry run creates nothing.
-/// `Ok(true)`: the folder is set-group-ID.
-fn make_folder(target: &Path, top: bool, dry_run: bool) -> io::Result<bool> {
-    if dry_run {
-        return Ok(false);
-    }
-    let created = match DirBuilder::new().mode(0o700).create(target) {
-        Ok(()) => true,
-        Err(e) if e.kind() == io::ErrorKind::NotFound && top => {
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent)?;
-            }
-            DirBuilder::new().mode(0o700).create(target)?;
-            true
-        }
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
-        Err(e) => return Err(e),
+/// How the walker opens folders.
+const FOLDER: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_DIRECTORY)
+    .union(OFlag::O_CLOEXEC);
+
+/// Makes the folder `target` of DEST in `parent` (`None` for DEST itself, whose parents are
+/// created too), or takes the folder already there. A new one is owner-only until its real mode
+/// is set at the end, and hidden until its files are in ([`Hidden`]). A file standing where the
+/// folder must go is an error for this folder and everything in it. DEST itself may be a
+/// symlink to a folder, as with `cp`. A dry run creates nothing.
+fn make_folder(
+    parent: Option<&DestFolder>,
+    target: &Path,
+    dry_run: bool,
+) -> io::Result<DestFolder> {
+    // What is there (`is_dir`, mode), if anything.
+    let there = match (parent, target.file_name()) {
+        (None, _) => match fs::metadata(target) {
+            Ok(meta) => Some((meta.is_dir(), meta.mode())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        },
+        (
+            Some(DestFolder {
+                fd: Some(parent), ..
+            }),
+            Some(name),
+        ) => match fstatat(parent.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+            Ok(stat) => Some((stat.st_mode & libc::S_IFMT == libc::S_IFDIR, stat.st_mode)),
+            Err(Errno::ENOENT) => None,
+            Err(e) => return Err(e.into()),
+        },
+        _ => None, // a dry run, in a folder DEST does not have
     };
-    let existing = if top {
-        fs::metadata(target)?
-    } else {
-        fs::symlink_metadata(target)?
-    };
-    if !existing.is_dir() {
-        return Err(io::Error::new(
+    match there {
+        Some((false, _)) => Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
             "a file stands in DEST where this folder must go",
-        ));
+        )),
+        Some((true, mode)) => {
+            // A read-only folder left by an earlier copy: make it writable until its mode is
+            // reset.
+            if mode & 0o300 != 0o300 && !dry_run {
+                fs::set_permissions(target, fs::Permissions::from_mode(mode | 0o700))?;
+            }
+            Ok(DestFolder {
+                fd: Some(Arc::new(open(target, FOLDER, Mode::empty())?)),
+                group_inherited: mode & libc::S_ISGID != 0,
+                hidden: None,
+            })
+        }
+        None if dry_run => Ok(DestFolder {
+            fd: None,
+            group_inherited: false,
+            hidden: None,
+        }),
+        None => create_folder(parent, target),
     }
-    // A read-only folder left by an earlier copy: make it writable until its mode is reset.
-    if !created && existing.mode() & 0o300 != 0o300 {
-        fs::set_permissions(target, fs::Permissions::from_mode(existing.mode() | 0o700))?;
-    }
-    Ok(existing.mode() & libc::S_ISGID != 0)
+}
+
+/// Creates the new folder `target`, hidden where it can be.
+fn create_folder(parent: Option<&DestFolder>, target: &Path) -> io::Result<DestFolder> {
+    let parent = match parent.and_then(|parent| parent.fd.clone()) {
+        Some(parent) => parent,
+        None => {
+            // DEST itself: its parents first.
+            let above = target
+                .parent()
+                .filter(|above| !above.as_os_str().is_empty());
+            let above = above.unwrap_or(Path::new("."));
+            fs::create_dir_all(above)?;
+            Arc::new(open(above, FOLDER, Mode::empty())?)
+        }
+    };
+    let (fd, hidden) = match Hidden::make(&parent, target)? {
+        Some((hidden, fd)) => (fd, Some(Arc::new(hidden))),
+        None => {
+            DirBuilder::new().mode(0o700).create(target)?;
+            (open(target, FOLDER, Mode::empty())?, None)
+        }
+    };
+    let group_inherited = fstat(&fd)?.st_mode & libc::S_ISGID != 0;
+    Ok(DestFolder {
+        fd: Some(Arc::new(fd)),
+        group_inherited,
+        hidden,
+    })
 }
