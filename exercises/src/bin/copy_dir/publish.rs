@@ -15,7 +15,7 @@
 //!   hidden names (`.copy_dir-<pid>-<n>.tmp`): safe to delete, and never a part-written file
 //!   under a real name. `--delete` removes them, since SRC has no such name.
 //! - The rename never replaces (`RENAME_NOREPLACE`): should something take the name during the
-//!   copy, it is kept, and the copy stays under its hidden name, which the summary gives.
+//!   copy, it is kept, and the copy stays under its hidden name, which the list of failures gives.
 //! - Without `/proc` a symlink's attributes can only be set by path, which a hidden folder's
 //!   moves would break: there, new folders are made under their real names, as `cp` does.
 
@@ -54,7 +54,8 @@ impl Hidden {
         let Some(name) = target.file_name() else {
             return Ok(None);
         };
-        if !Path::new("/proc/self/fd").is_dir() {
+        static PROC: OnceLock<bool> = OnceLock::new();
+        if !*PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
             return Ok(None);
         }
         let owner_only = Mode::from_bits_truncate(0o700);
@@ -63,7 +64,13 @@ impl Hidden {
             match mkdirat(parent, temp.as_str(), owner_only) {
                 Ok(()) => {
                     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-                    let opened = openat(parent, temp.as_str(), flags, Mode::empty());
+                    let opened = match openat(parent, temp.as_str(), flags, Mode::empty()) {
+                        Ok(opened) => opened,
+                        Err(e) => {
+                            let _ = unlinkat(parent, temp.as_str(), UnlinkatFlags::RemoveDir);
+                            return Err(e.into());
+                        }
+                    };
                     let hidden = Hidden {
                         parent: Arc::clone(parent),
                         name: name.to_os_string(),
@@ -71,8 +78,7 @@ impl Hidden {
                         temp,
                         failure: Arc::default(),
                     };
-                    // Should the open fail, dropping `hidden` publishes the empty folder.
-                    return Ok(Some((hidden, opened?)));
+                    return Ok(Some((hidden, opened)));
                 }
                 Err(Errno::EEXIST) => temp = temp::fresh_name(), // left by a killed copy
                 Err(e) => return Err(e.into()),
