@@ -283,6 +283,7 @@ mod tests {
             wchan: wchan.map(str::to_owned),
             syscall: None,
             cpu_ticks: 0,
+            started: 0,
         }
     }
 

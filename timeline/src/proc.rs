@@ -28,6 +28,9 @@ pub(crate) struct TaskSample {
     pub(crate) syscall: Option<libc::c_long>,
     /// CPU time used so far, in clock ticks ([`clock_tick`]).
     pub(crate) cpu_ticks: u64,
+    /// When the task started, in clock ticks after boot: with `tid`, it tells one thread from
+    /// a later one that got the same id.
+    pub(crate) started: u64,
 }
 
 /// Samples a process tree, keeping each task's `/proc` files open between samples: a sample
@@ -85,6 +88,7 @@ impl Sampler {
             state,
             ppid,
             cpu_ticks,
+            started,
         }) = read(&files.stat, buffer).and_then(parse_stat)
         else {
             // Gone since the folder was listed (or its id was reused): start afresh next time.
@@ -133,6 +137,7 @@ impl Sampler {
             wchan,
             syscall,
             cpu_ticks,
+            started,
         })
     }
 }
@@ -165,10 +170,12 @@ struct Stat {
     ppid: u32,
     /// User and system CPU time, in clock ticks.
     cpu_ticks: u64,
+    /// Start time, in clock ticks after boot.
+    started: u64,
 }
 
-/// `TID (name) STATE PPID ... UTIME STIME ...`: the name may hold spaces and parentheses, so it
-/// ends at the last `)`; the fields after it are counted from there.
+/// `TID (name) STATE PPID ... UTIME STIME ... STARTTIME ...`: the name may hold spaces and
+/// parentheses, so it ends at the last `)`; the fields after it are counted from there.
 fn parse_stat(stat: &str) -> Option<Stat> {
     let open = stat.find('(')?;
     let close = stat.rfind(')')?;
@@ -180,6 +187,7 @@ fn parse_stat(stat: &str) -> Option<Stat> {
         state: fields.first()?.chars().next()?,
         ppid: number(1)? as u32,
         cpu_ticks: number(11)? + number(12)?,
+        started: number(19)?,
     })
 }
 
@@ -196,9 +204,11 @@ mod tests {
 
     #[test]
     fn a_name_with_spaces_and_parentheses_is_read_whole() {
-        let stat = parse_stat("42 (a (b) c) S 7 42 42 0 -1 0 0 0 0 0 30 12 0").unwrap();
+        let stat =
+            parse_stat("42 (a (b) c) S 7 42 42 0 -1 0 0 0 0 0 30 12 0 0 20 0 1 0 9876 0").unwrap();
         assert_eq!(stat.name, "a (b) c");
         assert_eq!((stat.state, stat.ppid, stat.cpu_ticks), ('S', 7, 42));
+        assert_eq!(stat.started, 9876);
     }
 
     #[test]

@@ -304,8 +304,9 @@ impl Record {
 /// Builds a [`Record`] sample by sample.
 pub(crate) struct Recorder {
     record: Record,
-    /// Index into `record.tasks` by (pid, tid); a reused tid gets a new row.
-    rows: BTreeMap<(u32, u32), usize>,
+    /// Index into `record.tasks` by (pid, tid), with the task's start time: a tid reused by a
+    /// later thread gets a new row.
+    rows: BTreeMap<(u32, u32), (usize, u64)>,
     /// Each row's CPU time, in clock ticks, when first seen.
     first_cpu: Vec<u64>,
     clock_tick: Duration,
@@ -333,12 +334,13 @@ impl Recorder {
 
     /// Adds one sample taken at `at`: each task's current span grows to `at`, a task in a new
     /// state starts a new span, and a task not seen any more ends where it was last seen.
+    /// A task missing from one sample and back in the next is the same task (listing
+    /// `/proc/PID/task` while threads exit can skip a live one): the gap is bridged.
     pub(crate) fn add(&mut self, at: Duration, tasks: &[crate::proc::TaskSample]) {
         let record = &mut self.record;
         let first_cpu = &mut self.first_cpu;
         record.samples += 1;
         record.duration = at;
-        let mut seen = vec![false; record.tasks.len()];
         for sample in tasks {
             let state = classify(sample.state, sample.wchan.as_deref(), sample.syscall);
             if let State::Waiting(_) = state {
@@ -347,10 +349,9 @@ impl Recorder {
                     record.explained_samples += 1;
                 }
             }
-            let row = *self
-                .rows
-                .entry((sample.pid, sample.tid))
-                .or_insert_with(|| {
+            let row = match self.rows.get(&(sample.pid, sample.tid)) {
+                Some(&(row, started)) if started == sample.started => row,
+                _ => {
                     record.tasks.push(Task {
                         pid: sample.pid,
                         tid: sample.tid,
@@ -360,10 +361,12 @@ impl Recorder {
                         cpu: Duration::ZERO,
                     });
                     first_cpu.push(sample.cpu_ticks);
-                    seen.push(false);
-                    record.tasks.len() - 1
-                });
-            seen[row] = true;
+                    let row = record.tasks.len() - 1;
+                    self.rows
+                        .insert((sample.pid, sample.tid), (row, sample.started));
+                    row
+                }
+            };
             let task = &mut record.tasks[row];
             // A zombie's program is gone: keep the name it had while alive.
             if state != State::Zombie {
@@ -388,13 +391,6 @@ impl Recorder {
                     state,
                     wchan: sample.wchan.clone(),
                 }),
-            }
-        }
-        // A task that vanished is forgotten: if its tid comes back, it is a new thread.
-        for (row, was_seen) in seen.into_iter().enumerate() {
-            if !was_seen {
-                let task = &record.tasks[row];
-                self.rows.remove(&(task.pid, task.tid));
             }
         }
     }
@@ -466,5 +462,31 @@ mod tests {
         let either = record.time_with_at_least(1, &[&a, &b], |s| s == sleep);
         assert_eq!(either, Duration::from_millis(15));
         assert_eq!(a.overlap(&b), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn a_task_missed_by_one_sample_is_one_row_and_a_reused_tid_a_new_one() {
+        let sample = |tid, started| crate::proc::TaskSample {
+            pid: 1,
+            tid,
+            ppid: 0,
+            name: format!("t{tid}"),
+            state: 'S',
+            wchan: None,
+            syscall: None,
+            cpu_ticks: 0,
+            started,
+        };
+        let ms = Duration::from_millis;
+        let mut recorder = Recorder::new(1, ms(1));
+        recorder.add(ms(0), &[sample(1, 5), sample(2, 7)]);
+        recorder.add(ms(1), &[sample(1, 5)]); // 2 skipped by the listing
+        recorder.add(ms(2), &[sample(1, 5), sample(2, 7)]);
+        recorder.add(ms(3), &[sample(1, 5), sample(2, 9)]); // 2 exited, its id reused
+        let record = recorder.finish(Duration::ZERO);
+        let rows_of_2: Vec<&Task> = record.tasks.iter().filter(|t| t.tid == 2).collect();
+        assert_eq!(rows_of_2.len(), 2, "{:?}", record.tasks);
+        assert_eq!(rows_of_2[0].lifetime(), (ms(0), ms(2)));
+        assert_eq!(rows_of_2[1].lifetime().0, ms(3));
     }
 }
