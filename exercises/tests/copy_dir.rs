@@ -516,6 +516,27 @@ fn a_file_where_a_folder_must_go_fails_that_folder_only() {
 }
 
 #[test]
+fn a_dest_that_is_a_broken_symlink_is_one_clear_failure() {
+    // Ours says so before copying anything, and leaves nothing beside it.
+    let scratch = Scratch::new();
+    let (src, dest) = (scratch.join("src"), scratch.join("dest"));
+    small_tree(&src);
+    symlink("nowhere", &dest).unwrap();
+    let run = run([&src, &dest]);
+    assert_eq!(run.status.code(), Some(1), "{run}");
+    assert_eq!(fs::read_link(&dest).unwrap(), Path::new("nowhere"));
+    if testing_ours() {
+        assert!(run.stderr.contains("broken symlink"), "{run}");
+        assert!(!run.stderr.contains("panicked"), "{run}");
+        assert_eq!(
+            beside(&src, &dest),
+            Vec::<PathBuf>::new(),
+            "left beside DEST"
+        );
+    }
+}
+
+#[test]
 fn a_path_too_long_for_dest_is_reported_and_the_rest_copied() {
     // Every source path fits in PATH_MAX (4096 bytes). DEST lies 152 bytes deeper than SRC, so
     // the deepest folder's destination path does not fit: it cannot be created by its path.

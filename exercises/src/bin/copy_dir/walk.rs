@@ -317,6 +317,13 @@ fn make_folder(
     let there = match (parent, target.file_name()) {
         (None, _) => match fs::metadata(target) {
             Ok(meta) => Some((meta.is_dir(), meta.mode())),
+            // (`components` drops the trailing `/` that would follow the link.)
+            Err(e) if fs::symlink_metadata(target.components().as_path()).is_ok() => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("DEST is a broken symlink: {e}"),
+                ));
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(e),
         },
