@@ -54,8 +54,7 @@ impl Hidden {
         let Some(name) = target.file_name() else {
             return Ok(None);
         };
-        static PROC: OnceLock<bool> = OnceLock::new();
-        if !*PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
+        if !temp::proc_fd_mounted() {
             return Ok(None);
         }
         let owner_only = Mode::from_bits_truncate(0o700);

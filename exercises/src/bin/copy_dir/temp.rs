@@ -211,7 +211,14 @@ fn link_unnamed<P: ?Sized + nix::NixPath>(
 /// through `/proc` (asked once).
 fn can_name_unnamed() -> bool {
     static CAN: OnceLock<bool> = OnceLock::new();
-    *CAN.get_or_init(|| nix::unistd::geteuid().is_root() || Path::new("/proc/self/fd").is_dir())
+    *CAN.get_or_init(|| nix::unistd::geteuid().is_root() || proc_fd_mounted())
+}
+
+/// Whether `/proc/self/fd/N` names our open descriptors (asked once): an open file or folder
+/// can then be named by a path without walking its real path.
+pub(crate) fn proc_fd_mounted() -> bool {
+    static MOUNTED: OnceLock<bool> = OnceLock::new();
+    *MOUNTED.get_or_init(|| Path::new("/proc/self/fd").is_dir())
 }
 
 /// `.copy_dir-<pid>-<n>.tmp`: short, hidden, and unique within this run.

@@ -26,7 +26,6 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use rustix::fs::XattrFlags;
 use rustix::io::Errno;
@@ -246,8 +245,7 @@ pub(crate) fn has_default_acl(folder: BorrowedFd<'_>) -> bool {
 /// and without the `PATH_MAX` limit of a deep tree: `/proc/self/fd/N/name`; `path/name` where
 /// `/proc` is not mounted.
 pub(crate) fn in_folder(folder: BorrowedFd<'_>, path: &Path, name: &OsStr) -> PathBuf {
-    static PROC: OnceLock<bool> = OnceLock::new();
-    if *PROC.get_or_init(|| Path::new("/proc/self/fd").is_dir()) {
+    if crate::temp::proc_fd_mounted() {
         Path::new(&format!("/proc/self/fd/{}", folder.as_raw_fd())).join(name)
     } else {
         path.join(name)
